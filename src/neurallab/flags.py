@@ -1,0 +1,55 @@
+"""Argument parsing shared by every command.
+
+* Flags keep the handouts' underscore spellings (`--batch_size`) and also accept the dashed
+  form (`--batch-size`).
+* Impossible values are rejected with one line naming the flag, e.g.
+  `neurallab mnist: error: argument --batch_size: must be a positive integer, got 0`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+
+class Parser(argparse.ArgumentParser):
+    """ArgumentParser that adds dashed aliases and reports errors on one line."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *names, **kwargs):  # type: ignore[override]
+        aliases = [n.replace("_", "-") for n in names if n.startswith("--") and "_" in n]
+        return super().add_argument(*names, *[a for a in aliases if a not in names], **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
+
+
+def _number(kind: type, test, requirement: str):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {requirement}, got {text!r}") from None
+        if not test(value):
+            raise argparse.ArgumentTypeError(f"must be {requirement}, got {text}")
+        return value
+
+    parse.__name__ = requirement  # argparse shows this name in some messages
+    return parse
+
+
+positive_int = _number(int, lambda v: v > 0, "a positive integer")
+non_negative_int = _number(int, lambda v: v >= 0, "a non-negative integer")
+positive_float = _number(float, lambda v: v > 0 and v != float("inf"), "a positive number")
+non_negative_float = _number(float, lambda v: v >= 0 and v != float("inf"), "a non-negative number")
+fraction = _number(float, lambda v: 0 < v <= 1, "a number in (0, 1]")
+
+
+def fail(prog: str, message: str, code: int = 2) -> NoReturn:
+    """Print one error line and exit, for errors found after parsing."""
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    raise SystemExit(code)
