@@ -45,7 +45,9 @@ def build_parser() -> Parser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args._argv = argv  # for summary.json: the exact command that made the run
     try:
         code = args._run(args)
     except UserError as exc:

@@ -1,0 +1,93 @@
+"""Checkpoints: written atomically, loaded safely, with a fallback to the previous one.
+
+A checkpoint is written to a temporary file in the same folder, flushed to disk and renamed
+over the old one, so a crash mid-write leaves the old checkpoint intact. The previous `last.pt`
+is kept as `last.prev.pt`; if `last.pt` is truncated or corrupt, loading falls back to it with
+a warning. Everything is loaded with `weights_only=True`: a checkpoint that would run code on
+load is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from neurallab.errors import UserError
+
+
+class CheckpointError(UserError):
+    """A checkpoint that cannot be loaded (missing, corrupt, or unsafe)."""
+
+
+def save_atomic(state: dict[str, Any], path: Path, keep_previous: bool = False) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        if keep_previous and path.exists():
+            os.replace(path, previous_path(path))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def previous_path(path: Path) -> Path:
+    return path.with_name(path.stem + ".prev" + path.suffix)
+
+
+def load(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Load one checkpoint with `weights_only=True`; raise CheckpointError naming the file."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsafe content"
+        raise CheckpointError(
+            f"{path}: refused to load: it is not a plain weights file ({first})"
+        ) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path}: corrupt or truncated checkpoint ({first})") from None
+
+
+def load_latest(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Load `path`, or its `.prev` copy if `path` is missing or corrupt."""
+    path = Path(path)
+    try:
+        return load(path, map_location)
+    except CheckpointError as exc:
+        prev = previous_path(path)
+        if not prev.exists():
+            raise
+        warnings.warn(f"{exc}; using the previous checkpoint {prev}", stacklevel=2)
+        return load(prev, map_location)
+
+
+def model_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The state_dict of the underlying model (unwrapping DDP and torch.compile)."""
+    inner = getattr(model, "module", model)
+    inner = getattr(inner, "_orig_mod", inner)
+    return inner.state_dict()
+
+
+def load_model_weights(model: torch.nn.Module, path: Path) -> dict[str, Any]:
+    """Load `best.pt`/`last.pt` weights into `model`; returns the checkpoint dict."""
+    state = load(path)
+    weights = state.get("model", state)
+    weights = {k.removeprefix("_orig_mod.").removeprefix("module."): v for k, v in weights.items()}
+    getattr(model, "module", model).load_state_dict(weights)
+    return state

@@ -1,0 +1,117 @@
+"""matplotlib (Agg) figures used across tasks: curves, run comparisons, image grids, histograms.
+
+Every function returns a Figure; `Run.save_figure` writes it as a PNG and mirrors it to the
+tracker. Titles, axis labels and legends are always set: a plot must read on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from neurallab.tracking.base import to_uint8_image  # noqa: E402
+
+Series = tuple[Sequence[float], Sequence[float]]  # (x values, y values)
+
+
+def line_plot(
+    series: dict[str, Series],
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    logy: bool = False,
+    marker_x: float | None = None,
+) -> Figure:
+    """Several named lines on one axis, e.g. train vs validation loss, or several runs."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for label, (xs, ys) in series.items():
+        style = "o-" if len(xs) <= 30 else "-"
+        ax.plot(xs, ys, style, label=label, markersize=3, linewidth=1.4)
+    if marker_x is not None:
+        ax.axvline(marker_x, color="grey", linestyle="--", linewidth=1, label=f"x = {marker_x:g}")
+    if logy:
+        ax.set_yscale("log")
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def panels(plots: dict[str, dict[str, Series]], title: str, xlabel: str) -> Figure:
+    """Side-by-side panels (e.g. loss and accuracy), each with its own legend."""
+    fig, axes = plt.subplots(1, len(plots), figsize=(5.2 * len(plots), 4))
+    for ax, (ylabel, series) in zip(np.atleast_1d(axes), plots.items(), strict=True):
+        for label, (xs, ys) in series.items():
+            ax.plot(xs, ys, "o-" if len(xs) <= 30 else "-", label=label, markersize=3)
+        ax.set(xlabel=xlabel, ylabel=ylabel, title=ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def image_grid(images: Sequence, captions: Sequence[str] | None, title: str, cols: int = 8) -> Figure:
+    """Images (CHW/HWC/HW, float in [0, 1] or uint8) in a grid, each with its caption."""
+    rows = max(1, -(-len(images) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.8 * rows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < len(images):
+            img = to_uint8_image(images[i])
+            ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=255)
+            if captions:
+                ax.set_title(captions[i], fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def histogram(values: Sequence[float], title: str, xlabel: str, bins: int = 50) -> Figure:
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    ax.hist(values, bins=bins, color="tab:blue", alpha=0.8)
+    values = np.asarray(values)
+    ax.axvline(np.median(values), color="k", linestyle="--", label=f"median {np.median(values):g}")
+    ax.set(title=title, xlabel=xlabel, ylabel="count")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def scatter_by_class(points: np.ndarray, labels: np.ndarray, title: str) -> Figure:
+    """2-D points coloured by integer class, with a legend of classes."""
+    fig, ax = plt.subplots(figsize=(6, 5.5))
+    for c in np.unique(labels):
+        sel = labels == c
+        ax.scatter(points[sel, 0], points[sel, 1], s=3, alpha=0.6, label=str(c))
+    ax.set(title=title, xlabel="z1", ylabel="z2")
+    ax.legend(markerscale=4, title="digit", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def learning_curves(history: Sequence[dict], title: str, splits: Sequence[str] = ("train", "val", "test")) -> Figure:
+    """Loss (and accuracy, where logged) per evaluation from `FitResult.history`.
+
+    The training curve is the mean over the batches since the previous evaluation
+    (`train/avg_*`); the other splits are full evaluations.
+    """
+    xs = [h["samples"] for h in history]
+    plots: dict[str, dict[str, Series]] = {}
+    for metric in ("loss", "acc"):
+        series = {}
+        for split in splits:
+            key = f"{split}/avg_{metric}" if split == "train" else f"{split}/{metric}"
+            pairs = [(x, h[key]) for x, h in zip(xs, history, strict=True) if key in h]
+            if pairs:
+                series[split] = ([p[0] for p in pairs], [p[1] for p in pairs])
+        if series:
+            plots["accuracy" if metric == "acc" else "loss"] = series
+    return panels(plots, title, xlabel="training examples seen")

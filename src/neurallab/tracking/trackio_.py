@@ -1,0 +1,47 @@
+"""trackio backend (the default): local SQLite, no account, no network."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+def default_trackio_dir() -> Path:
+    """Where trackio keeps its data: `$TRACKIO_DIR`, else `runs/trackio` beside the runs."""
+    return Path(os.environ.get("TRACKIO_DIR") or Path("runs") / "trackio").resolve()
+
+
+class TrackioTracker:
+    def __init__(self, project: str, run_name: str, config: dict, resume: bool) -> None:
+        # trackio reads TRACKIO_DIR once, at import: it must be set before the first import.
+        os.environ.setdefault("TRACKIO_DIR", str(default_trackio_dir()))
+        import trackio
+
+        self._trackio = trackio
+        self._run = trackio.init(
+            project=project,
+            name=run_name,
+            config=config,
+            resume="allow" if resume else "never",
+            auto_log_cpu=False,
+            auto_log_gpu=False,
+        )
+
+    def log(self, metrics: dict[str, float], step: int) -> None:
+        self._run.log(metrics, step=step)
+
+    def log_images(
+        self, key: str, images: list[np.ndarray], captions: list[str] | None, step: int
+    ) -> None:
+        # trackio skips a list of images under one key, so each image gets its own key.
+        captions = captions or [None] * len(images)
+        media = {
+            f"{key}/{i}": self._trackio.Image(img, caption=cap)
+            for i, (img, cap) in enumerate(zip(images, captions, strict=True))
+        }
+        self._run.log(media, step=step)
+
+    def finish(self) -> None:
+        self._run.finish()
