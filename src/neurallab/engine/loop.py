@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from neurallab.engine import checkpoint
 from neurallab.engine.device import autocast, move_to
@@ -120,6 +120,18 @@ def _batches(order: torch.Tensor, batch_size: int, drop_last: bool) -> list[list
     return chunks
 
 
+def _loader(data: Dataset, batches: list[list[int]], collate_fn, cfg: FitConfig) -> Iterable:
+    """Batches of `data` in the given index order.
+
+    Tensors already in memory (a TensorDataset) are sliced directly: a DataLoader would
+    index them one example at a time and stack the results again.
+    """
+    if isinstance(data, TensorDataset) and collate_fn is None and cfg.num_workers == 0:
+        return (tuple(t[torch.as_tensor(b)] for t in data.tensors) for b in batches)
+    return DataLoader(data, batch_sampler=batches, collate_fn=collate_fn,
+                      num_workers=cfg.num_workers)
+
+
 def evaluate(
     model: nn.Module,
     data: Dataset | Iterable,
@@ -130,9 +142,9 @@ def evaluate(
     """Mean loss (and accuracy, if the step reports `correct`) over `data`."""
     loader = data
     if isinstance(data, Dataset):
-        loader = DataLoader(
-            data, batch_size=cfg.eval_batch_size or cfg.batch_size, collate_fn=collate_fn
-        )
+        size = cfg.eval_batch_size or cfg.batch_size
+        batches = [list(range(i, min(i + size, len(data)))) for i in range(0, len(data), size)]
+        loader = _loader(data, batches, collate_fn, cfg)
     was_training = model.training
     model.eval()
     total_loss, total_correct, total_n, has_correct = 0.0, 0.0, 0, False
@@ -248,11 +260,8 @@ def fit(
             global_batches = _batches(order, cfg.batch_size, cfg.drop_last)
             if not global_batches:
                 raise UserError("the training set is empty")
-            loader = DataLoader(
-                train_set,
-                batch_sampler=dist.shard(global_batches[pos.batch_in_epoch :]),
-                collate_fn=collate_fn,
-                num_workers=cfg.num_workers,
+            loader = _loader(
+                train_set, dist.shard(global_batches[pos.batch_in_epoch :]), collate_fn, cfg
             )
             for batch in loader:
                 loss_value = _train_step(train_model, optimizer, step, batch, cfg, pos)
