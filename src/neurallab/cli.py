@@ -36,7 +36,9 @@ def command_modules() -> list[ModuleType]:
 
 def build_parser() -> Parser:
     parser = Parser(prog="neurallab", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", metavar="<command>", required=True, parser_class=Parser)
+    sub = parser.add_subparsers(
+        dest="command", metavar="<command>", required=True, parser_class=Parser
+    )
     for module in command_modules():
         p = sub.add_parser(module.COMMAND, help=module.HELP, description=module.HELP)
         module.add_arguments(p)

@@ -1,7 +1,7 @@
 """Argument parsing shared by every command.
 
 * Flags keep the handouts' underscore spellings (`--batch_size`) and also accept the dashed
-  form (`--batch-size`).
+  form (`--batch-size`), for every flag of every command.
 * Impossible values are rejected with one line naming the flag, e.g.
   `neurallab mnist: error: argument --batch_size: must be a positive integer, got 0`.
 """
@@ -20,9 +20,20 @@ class Parser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
         super().__init__(*args, **kwargs)
 
-    def add_argument(self, *names, **kwargs):  # type: ignore[override]
-        aliases = [n.replace("_", "-") for n in names if n.startswith("--") and "_" in n]
-        return super().add_argument(*names, *[a for a in aliases if a not in names], **kwargs)
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        # Accept `--batch-size` for `--batch_size`: rewrite dashed spellings of known
+        # underscore flags before argparse sees them (this covers argument groups too).
+        if args is not None:
+            args = [self._underscored(a) for a in args]
+        return super().parse_known_args(args, namespace)
+
+    def _underscored(self, arg: str) -> str:
+        if not arg.startswith("--") or "-" not in arg[2:]:
+            return arg
+        name, eq, value = arg.partition("=")
+        candidate = "--" + name[2:].replace("-", "_")
+        known = self._option_string_actions
+        return candidate + eq + value if candidate in known and name not in known else arg
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")

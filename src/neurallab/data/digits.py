@@ -40,7 +40,10 @@ def build_mnist(out: Path, progress: Progress) -> None:
     for name, (pixels, labels) in zip(SPLITS, splits, strict=True):
         levels = np.rint(pixels * 256).astype(np.uint8).reshape(-1, 28, 28)
         torch.save(
-            {"images": torch.from_numpy(levels), "labels": torch.from_numpy(labels.astype(np.int64))},
+            {
+                "images": torch.from_numpy(levels),
+                "labels": torch.from_numpy(labels.astype(np.int64)),
+            },
             out / f"{name}.pt",
         )
         progress.advance()

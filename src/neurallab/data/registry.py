@@ -41,7 +41,9 @@ class Progress:
         from rich.progress import Progress as RichProgress
 
         self._bar = RichProgress(
-            TextColumn(f"[bold]{name}[/bold] {{task.description}}"), BarColumn(), TaskProgressColumn()
+            TextColumn(f"[bold]{name}[/bold] {{task.description}}"),
+            BarColumn(),
+            TaskProgressColumn(),
         )
         self._task = None
 

@@ -128,8 +128,9 @@ def _loader(data: Dataset, batches: list[list[int]], collate_fn, cfg: FitConfig)
     """
     if isinstance(data, TensorDataset) and collate_fn is None and cfg.num_workers == 0:
         return (tuple(t[torch.as_tensor(b)] for t in data.tensors) for b in batches)
-    return DataLoader(data, batch_sampler=batches, collate_fn=collate_fn,
-                      num_workers=cfg.num_workers)
+    return DataLoader(
+        data, batch_sampler=batches, collate_fn=collate_fn, num_workers=cfg.num_workers
+    )
 
 
 def evaluate(
@@ -337,8 +338,12 @@ def _improves(value: float, best: float | None, cfg: FitConfig) -> bool:
 
 
 def _train_step(
-    model: nn.Module, optimizer: torch.optim.Optimizer, step: StepFn, batch: Any,
-    cfg: FitConfig, pos: _Position,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    step: StepFn,
+    batch: Any,
+    cfg: FitConfig,
+    pos: _Position,
 ) -> float:
     """One optimizer step; returns the loss, or NaN without updating if it is not finite."""
     batch = move_to(batch, cfg.device)

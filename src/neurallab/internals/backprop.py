@@ -68,4 +68,6 @@ def autograd_gradients(x: torch.Tensor, y: torch.Tensor, p: ToyParams) -> list[t
 
 def gradient_step(p: ToyParams, grads: tuple[torch.Tensor, ...], lr: float) -> ToyParams:
     """w <- w - lr * dL/dw (the handout's `W1 -= W1_grad * lr`); biases keep shape (1, k)."""
-    return ToyParams(*(t - lr * g.reshape(t.shape) for t, g in zip(p.tensors(), grads, strict=True)))
+    return ToyParams(
+        *(t - lr * g.reshape(t.shape) for t, g in zip(p.tensors(), grads, strict=True))
+    )

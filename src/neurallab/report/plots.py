@@ -58,7 +58,9 @@ def panels(plots: dict[str, dict[str, Series]], title: str, xlabel: str) -> Figu
     return fig
 
 
-def image_grid(images: Sequence, captions: Sequence[str] | None, title: str, cols: int = 8) -> Figure:
+def image_grid(
+    images: Sequence, captions: Sequence[str] | None, title: str, cols: int = 8
+) -> Figure:
     """Images (CHW/HWC/HW, float in [0, 1] or uint8) in a grid, each with its caption."""
     rows = max(1, -(-len(images) // cols))
     fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.8 * rows), squeeze=False)
@@ -97,7 +99,9 @@ def scatter_by_class(points: np.ndarray, labels: np.ndarray, title: str) -> Figu
     return fig
 
 
-def learning_curves(history: Sequence[dict], title: str, splits: Sequence[str] = ("train", "val", "test")) -> Figure:
+def learning_curves(
+    history: Sequence[dict], title: str, splits: Sequence[str] = ("train", "val", "test")
+) -> Figure:
     """Loss (and accuracy, where logged) per evaluation from `FitResult.history`.
 
     The training curve is the mean over the batches since the previous evaluation

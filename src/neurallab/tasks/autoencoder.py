@@ -24,8 +24,12 @@ SHOWN = 16  # images in the reconstruction grids
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_engine_args(parser, epochs=10, batch_size=64, lr=1e-3, optimizer="adam")
     parser.add_argument("--bottleneck", type=positive_int, default=2, help="latent dimensions")
-    parser.add_argument("--train_limit", type=positive_int, default=None,
-                        help="use only the first N training images (smoke tests)")
+    parser.add_argument(
+        "--train_limit",
+        type=positive_int,
+        default=None,
+        help="use only the first N training images (smoke tests)",
+    )
 
 
 def reconstruction_step(model: nn.Module, batch) -> StepOutput:
@@ -58,25 +62,44 @@ def run(args: argparse.Namespace) -> int:
     cfg = fit_config(args, best_metric="val/loss", best_mode="min")
     torch.manual_seed(args.seed)
     model = Autoencoder(args.bottleneck)
-    train, val, test = (load_mnist(s, limit=args.train_limit if s == "train" else None)
-                        for s in ("train", "val", "test"))
+    train, val, test = (
+        load_mnist(s, limit=args.train_limit if s == "train" else None)
+        for s in ("train", "val", "test")
+    )
     run_ = open_run(COMMAND, args, model)
     shown = val.tensors[0][:SHOWN]
     before = reconstructions(model, shown)
 
-    result = fit(model, make_optimizer(args, model.parameters()), train, reconstruction_step,
-                 run_, cfg, eval_sets={"val": val, "test": test})
+    result = fit(
+        model,
+        make_optimizer(args, model.parameters()),
+        train,
+        reconstruction_step,
+        run_,
+        cfg,
+        eval_sets={"val": val, "test": test},
+    )
 
     after = reconstructions(model, shown)
     grid = torch.cat([shown, before, after])
     captions = ["input"] * SHOWN + ["untrained"] * SHOWN + ["trained"] * SHOWN
-    run_.save_figure(image_grid(list(grid), captions, "HW3 P2: inputs, untrained and trained "
-                                "reconstructions", cols=SHOWN), "reconstructions.png")
+    run_.save_figure(
+        image_grid(
+            list(grid),
+            captions,
+            "HW3 P2: inputs, untrained and trained reconstructions",
+            cols=SHOWN,
+        ),
+        "reconstructions.png",
+    )
     codes, labels = latent_codes(model, test)
     title = f"HW3 P2: test-set codes ({args.bottleneck}-d bottleneck" + (
-        ", top-2 PCA)" if args.bottleneck > 2 else ")")
+        ", top-2 PCA)" if args.bottleneck > 2 else ")"
+    )
     run_.save_figure(scatter_by_class(codes, labels, title), "latent.png")
     run_.save_figure(learning_curves(result.history, "HW3 P2: autoencoder MSE"), "curves.png")
-    print(f"test reconstruction MSE {result.metrics['test/loss']:.5f} after {result.epochs:g} epochs")
+    print(
+        f"test reconstruction MSE {result.metrics['test/loss']:.5f} after {result.epochs:g} epochs"
+    )
     finish(run_, result, started, test_mse=result.metrics["test/loss"])
     return 0

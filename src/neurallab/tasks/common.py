@@ -32,28 +32,57 @@ def add_engine_args(
 ) -> None:
     """Flags every training task accepts; the task chooses the defaults (the handout's)."""
     g = parser.add_argument_group("training")
-    g.add_argument("--epochs", "--n_epochs", type=non_negative_int, default=epochs,
-                   help="passes over the training set")
-    g.add_argument("--max_samples", type=positive_int, default=None,
-                   help="budget in training examples instead of epochs")
-    g.add_argument("--batch_size", type=positive_int, default=batch_size,
-                   help="global batch size (split across processes under torchrun)")
+    g.add_argument(
+        "--epochs",
+        "--n_epochs",
+        type=non_negative_int,
+        default=epochs,
+        help="passes over the training set",
+    )
+    g.add_argument(
+        "--max_samples",
+        type=positive_int,
+        default=None,
+        help="budget in training examples instead of epochs",
+    )
+    g.add_argument(
+        "--batch_size",
+        type=positive_int,
+        default=batch_size,
+        help="global batch size (split across processes under torchrun)",
+    )
     g.add_argument("--lr", "--learning_rate", type=positive_float, default=lr, help="learning rate")
     if optimizer is not None:
         g.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), default=optimizer)
         g.add_argument("--weight_decay", type=non_negative_float, default=0.0)
         g.add_argument("--momentum", type=non_negative_float, default=0.0, help="SGD momentum")
-    g.add_argument("--clip_grad", type=non_negative_float, default=clip_grad,
-                   help="max gradient norm (0: no clipping)")
+    g.add_argument(
+        "--clip_grad",
+        type=non_negative_float,
+        default=clip_grad,
+        help="max gradient norm (0: no clipping)",
+    )
     g.add_argument("--seed", type=int, default=seed, help="makes CPU runs repeatable")
-    g.add_argument("--eval_every", type=positive_int, default=None,
-                   help="steps between evaluations (default: every epoch)")
-    g.add_argument("--checkpoint_every", type=positive_int, default=None,
-                   help="steps between checkpoints (also written at every evaluation)")
+    g.add_argument(
+        "--eval_every",
+        type=positive_int,
+        default=None,
+        help="steps between evaluations (default: every epoch)",
+    )
+    g.add_argument(
+        "--checkpoint_every",
+        type=positive_int,
+        default=None,
+        help="steps between checkpoints (also written at every evaluation)",
+    )
     g.add_argument("--resume", action="store_true", help="continue the run in --run_dir")
     g.add_argument("--device", choices=DEVICES, default="auto")
-    g.add_argument("--precision", choices=PRECISIONS, default="fp32",
-                   help="bf16 runs the forward pass under autocast")
+    g.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="fp32",
+        help="bf16 runs the forward pass under autocast",
+    )
     g.add_argument("--num_workers", type=non_negative_int, default=0, help="DataLoader workers")
     g.add_argument("--no_progress", action="store_true", help="hide the progress bar")
     t = parser.add_argument_group("tracking")
@@ -62,8 +91,9 @@ def add_engine_args(
     t.add_argument("--wandb_online", action="store_true", help="sync wandb (needs an account)")
     t.add_argument("--project", default="neurallab", help="tracker project")
     t.add_argument("--run_name", default=None, help="default: <task>-<time>")
-    t.add_argument("--run_dir", type=Path, default=None,
-                   help="run folder (default: runs/<task>/<run_name>)")
+    t.add_argument(
+        "--run_dir", type=Path, default=None, help="run folder (default: runs/<task>/<run_name>)"
+    )
 
 
 def fit_config(args: argparse.Namespace, **overrides: Any) -> FitConfig:
@@ -88,8 +118,9 @@ def fit_config(args: argparse.Namespace, **overrides: Any) -> FitConfig:
 
 def make_optimizer(args: argparse.Namespace, params) -> torch.optim.Optimizer:
     if args.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=args.lr, momentum=args.momentum,
-                               weight_decay=args.weight_decay)
+        return torch.optim.SGD(
+            params, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay
+        )
     if args.optimizer == "adamw":
         return torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
     return torch.optim.Adam(params, lr=args.lr, weight_decay=args.weight_decay)
@@ -107,17 +138,27 @@ def open_run(task: str, args: argparse.Namespace, model: nn.Module | None = None
     if not re.fullmatch(r"[\w.\-]+", run_name):
         raise UserError(f"--run_name: {run_name!r} may only hold letters, digits, '.', '-', '_'")
     folder = args.run_dir or Path("runs") / task / run_name
-    if getattr(args, "resume", False) and not (folder / "last.pt").exists() and not (
-        folder / "last.prev.pt"
-    ).exists():
+    if (
+        getattr(args, "resume", False)
+        and not (folder / "last.pt").exists()
+        and not (folder / "last.prev.pt").exists()
+    ):
         raise UserError(f"--resume: no checkpoint to resume in {folder}")
-    config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
-              if not k.startswith("_")}
+    config = {
+        k: (str(v) if isinstance(v, Path) else v)
+        for k, v in vars(args).items()
+        if not k.startswith("_")
+    }
     writes = is_main_process()
     tracker_kind = "wandb" if getattr(args, "use_wandb", False) else args.tracker
     tracker = make_tracker(
-        tracker_kind if writes else "none", args.project, run_name, config, folder,
-        resume=getattr(args, "resume", False), online=getattr(args, "wandb_online", False),
+        tracker_kind if writes else "none",
+        args.project,
+        run_name,
+        config,
+        folder,
+        resume=getattr(args, "resume", False),
+        online=getattr(args, "wandb_online", False),
     )
     run = Run(folder, tracker, writes=writes)
     run.write_config(config)

@@ -32,8 +32,12 @@ P1A_Y_HAT = [0.1, 0.1, 0.0, 0.4, 0.05, 0.05, 0.05, 0.05, 0.1, 0.1]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_engine_args(parser, epochs=10, batch_size=64, lr=1e-3, optimizer="adam")
     parser.add_argument("--hidden", type=positive_int, default=64, help="hidden units")
-    parser.add_argument("--train_limit", type=positive_int, default=None,
-                        help="use only the first N training images (smoke tests)")
+    parser.add_argument(
+        "--train_limit",
+        type=positive_int,
+        default=None,
+        help="use only the first N training images (smoke tests)",
+    )
 
 
 def loss_questions() -> dict[str, float]:
@@ -77,9 +81,11 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     answers = loss_questions()
     print(f"P1A  cross-entropy of y_hat for label 3: -ln(0.4) = {answers['p1a_cross_entropy']:.4f}")
-    print(f"P1B  at y_hat_3 = 0.9: dMSE/dy_hat_3 = {answers['p1b_dmse_dyhat3']:.4f}, "
-          f"dCE/dy_hat_3 = {answers['p1b_dce_dyhat3']:.4f}  (ratio "
-          f"{answers['p1b_dce_dyhat3'] / answers['p1b_dmse_dyhat3']:.1f}x)")
+    print(
+        f"P1B  at y_hat_3 = 0.9: dMSE/dy_hat_3 = {answers['p1b_dmse_dyhat3']:.4f}, "
+        f"dCE/dy_hat_3 = {answers['p1b_dce_dyhat3']:.4f}  (ratio "
+        f"{answers['p1b_dce_dyhat3'] / answers['p1b_dmse_dyhat3']:.1f}x)"
+    )
 
     cfg = fit_config(args, best_metric="val/acc")
     torch.manual_seed(args.seed)
@@ -87,11 +93,20 @@ def run(args: argparse.Namespace) -> int:
     train = load_mnist("train", limit=args.train_limit)
     evals = {"val": load_mnist("val"), "test": load_mnist("test")}
     run_ = open_run(COMMAND, args, model)
-    result = fit(model, make_optimizer(args, model.parameters()), train, classification_step,
-                 run_, cfg, eval_sets=evals)
+    result = fit(
+        model,
+        make_optimizer(args, model.parameters()),
+        train,
+        classification_step,
+        run_,
+        cfg,
+        eval_sets=evals,
+    )
     run_.save_figure(learning_curves(result.history, "HW3 P1: MNIST MLP"), "curves.png")
     test_acc = result.metrics["test/acc"]
-    print(f"test accuracy {test_acc:.4f} (val {result.metrics['val/acc']:.4f}) "
-          f"after {result.epochs:g} epochs")
+    print(
+        f"test accuracy {test_acc:.4f} (val {result.metrics['val/acc']:.4f}) "
+        f"after {result.epochs:g} epochs"
+    )
     finish(run_, result, started, loss_questions=answers, test_acc=test_acc)
     return 0

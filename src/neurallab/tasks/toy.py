@@ -32,14 +32,30 @@ N_POINTS = 20  # the handout's fixed training set: torch.manual_seed(0); generat
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_engine_args(parser, epochs=5_000, batch_size=N_POINTS, lr=0.03, optimizer="adam")
-    parser.add_argument("--small_lr", type=positive_float, default=0.01,
-                        help="Exercise 3: learning rate of the step that lowers the loss")
-    parser.add_argument("--large_lr", type=positive_float, default=50.0,
-                        help="Exercise 3: learning rate of the step that overshoots")
-    parser.add_argument("--fresh_batch", type=positive_int, default=100,
-                        help="batch size of the variant trained on fresh samples each step")
-    parser.add_argument("--fresh_test", type=positive_int, default=100,
-                        help="size of the fresh test set (the handout uses 100)")
+    parser.add_argument(
+        "--small_lr",
+        type=positive_float,
+        default=0.01,
+        help="Exercise 3: learning rate of the step that lowers the loss",
+    )
+    parser.add_argument(
+        "--large_lr",
+        type=positive_float,
+        default=50.0,
+        help="Exercise 3: learning rate of the step that overshoots",
+    )
+    parser.add_argument(
+        "--fresh_batch",
+        type=positive_int,
+        default=100,
+        help="batch size of the variant trained on fresh samples each step",
+    )
+    parser.add_argument(
+        "--fresh_test",
+        type=positive_int,
+        default=100,
+        help="size of the fresh test set (the handout uses 100)",
+    )
 
 
 def mse_step(model: nn.Module, batch) -> StepOutput:
@@ -48,8 +64,9 @@ def mse_step(model: nn.Module, batch) -> StepOutput:
     return StepOutput(loss=mse_loss(model(x), y), size=len(x))
 
 
-def exercises_1_to_3(X: torch.Tensor, Y: torch.Tensor, params: hand.ToyParams,
-                     small_lr: float, large_lr: float) -> dict[str, float]:
+def exercises_1_to_3(
+    X: torch.Tensor, Y: torch.Tensor, params: hand.ToyParams, small_lr: float, large_lr: float
+) -> dict[str, float]:
     """Forward, manual backward vs autograd (float64), and one gradient step at two rates."""
     loss = float(hand.sum_squared_error(hand.forward(X, params), Y))
     X64, Y64 = X.double(), Y.double()
@@ -62,17 +79,36 @@ def exercises_1_to_3(X: torch.Tensor, Y: torch.Tensor, params: hand.ToyParams,
     grads = hand.backprop(X, Y, params)
     for tag, lr in (("small", small_lr), ("large", large_lr)):
         stepped = hand.gradient_step(params, grads, lr)
-        out[f"ex3_loss_after_{tag}_lr_step"] = float(hand.sum_squared_error(hand.forward(X, stepped), Y))
+        out[f"ex3_loss_after_{tag}_lr_step"] = float(
+            hand.sum_squared_error(hand.forward(X, stepped), Y)
+        )
     return out
 
 
-def train_toy(args: argparse.Namespace, model: nn.Module, data: TensorDataset, run: Run,
-              max_samples: int | None = None):
-    cfg = fit_config(args, max_samples=max_samples, best_metric=None,
-                     eval_every=max(1, args.epochs // 20), checkpoint_every=None)
+def train_toy(
+    args: argparse.Namespace,
+    model: nn.Module,
+    data: TensorDataset,
+    run: Run,
+    max_samples: int | None = None,
+):
+    cfg = fit_config(
+        args,
+        max_samples=max_samples,
+        best_metric=None,
+        eval_every=max(1, args.epochs // 20),
+        checkpoint_every=None,
+    )
     cfg.log_every = max(1, args.epochs // 1000)
-    return fit(model, make_optimizer(args, model.parameters()), data, mse_step, run, cfg,
-               eval_sets={"fixed": data})
+    return fit(
+        model,
+        make_optimizer(args, model.parameters()),
+        data,
+        mse_step,
+        run,
+        cfg,
+        eval_sets={"fixed": data},
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,7 +133,9 @@ def run(args: argparse.Namespace) -> int:
     fresh_model = ToyModel()
     fresh_run = Run(run_.dir / "fresh")  # files only: one tracked run per command
     stream = TensorDataset(*generate_data(args.epochs * args.fresh_batch))
-    fresh_args = argparse.Namespace(**{**vars(args), "batch_size": args.fresh_batch, "resume": False})
+    fresh_args = argparse.Namespace(
+        **{**vars(args), "batch_size": args.fresh_batch, "resume": False}
+    )
     train_toy(fresh_args, fresh_model, stream, fresh_run, max_samples=len(stream))
     fresh_run.finish()
     with torch.no_grad():
@@ -106,31 +144,59 @@ def run(args: argparse.Namespace) -> int:
 
     steps, losses = metric_series(run_.dir / "metrics.csv", "train/loss")
     fsteps, flosses = metric_series(fresh_run.dir / "metrics.csv", "train/loss")
-    run_.save_figure(line_plot(
-        {"20 fixed points": (range(1, len(losses) + 1), losses),
-         f"fresh batch of {args.fresh_batch} each step": (range(1, len(flosses) + 1), flosses)},
-        "HW4 Ex5: training MSE", "logged step", "MSE (mean)", logy=True), "training.png")
+    run_.save_figure(
+        line_plot(
+            {
+                "20 fixed points": (range(1, len(losses) + 1), losses),
+                f"fresh batch of {args.fresh_batch} each step": (
+                    range(1, len(flosses) + 1),
+                    flosses,
+                ),
+            },
+            "HW4 Ex5: training MSE",
+            "logged step",
+            "MSE (mean)",
+            logy=True,
+        ),
+        "training.png",
+    )
     _print_exercise_5(answers, args)
-    finish(run_, result, started, answers=answers, mse=answers["ex5_mse"],
-           max_grad_distance=max(v for k, v in answers.items() if k.startswith("ex2_")))
+    finish(
+        run_,
+        result,
+        started,
+        answers=answers,
+        mse=answers["ex5_mse"],
+        max_grad_distance=max(v for k, v in answers.items() if k.startswith("ex2_")),
+    )
     return 0
 
 
 def _print_exercises_1_to_4(a: dict[str, float], args: argparse.Namespace) -> None:
-    print(f"Ex1  loss ||y_hat - Y||^2 of the untrained network on the 20 points: {a['ex1_loss']:.6f}")
+    print(
+        f"Ex1  loss ||y_hat - Y||^2 of the untrained network on the 20 points: {a['ex1_loss']:.6f}"
+    )
     print("Ex2  manual gradients vs autograd (float64):")
     for name in ("W1", "B1", "W2", "B2"):
-        print(f"       {name} grad distance: {a[f'ex2_{name}_grad_distance']:.10f} "
-              f"({a[f'ex2_{name}_grad_distance']:.2e})")
-    print(f"Ex3  one step at lr {args.small_lr:g}: loss {a['ex1_loss']:.6f} -> "
-          f"{a['ex3_loss_after_small_lr_step']:.6f}; at lr {args.large_lr:g}: "
-          f"{a['ex1_loss']:.6f} -> {a['ex3_loss_after_large_lr_step']:.6f}")
+        print(
+            f"       {name} grad distance: {a[f'ex2_{name}_grad_distance']:.10f} "
+            f"({a[f'ex2_{name}_grad_distance']:.2e})"
+        )
+    print(
+        f"Ex3  one step at lr {args.small_lr:g}: loss {a['ex1_loss']:.6f} -> "
+        f"{a['ex3_loss_after_small_lr_step']:.6f}; at lr {args.large_lr:g}: "
+        f"{a['ex1_loss']:.6f} -> {a['ex3_loss_after_large_lr_step']:.6f}"
+    )
     print(f"Ex4  ToyModel untrained MSE (mean): {a['ex4_untrained_mse']:.6f}")
 
 
 def _print_exercise_5(a: dict[str, float], args: argparse.Namespace) -> None:
-    print(f"Ex5  after {args.epochs} {args.optimizer} steps (lr {args.lr:g}): "
-          f"MSE on the 20 points {a['ex5_mse']:.6f}; on {args.fresh_test} fresh points "
-          f"{a['ex5_fresh_data_mse']:.4f}")
-    print(f"     trained on fresh samples each step instead: 20 points {a['fresh_training_fixed_mse']:.4f}, "
-          f"fresh points {a['fresh_training_fresh_data_mse']:.4f}")
+    print(
+        f"Ex5  after {args.epochs} {args.optimizer} steps (lr {args.lr:g}): "
+        f"MSE on the 20 points {a['ex5_mse']:.6f}; on {args.fresh_test} fresh points "
+        f"{a['ex5_fresh_data_mse']:.4f}"
+    )
+    print(
+        f"     trained on fresh samples each step instead: 20 points {a['fresh_training_fixed_mse']:.4f}, "
+        f"fresh points {a['fresh_training_fresh_data_mse']:.4f}"
+    )

@@ -3,4 +3,12 @@
 from neurallab.tracking.base import TRACKERS, NullTracker, Tracker, make_tracker
 from neurallab.tracking.run import Run, metric_series, read_metrics
 
-__all__ = ["TRACKERS", "NullTracker", "Run", "Tracker", "make_tracker", "metric_series", "read_metrics"]
+__all__ = [
+    "TRACKERS",
+    "NullTracker",
+    "Run",
+    "Tracker",
+    "make_tracker",
+    "metric_series",
+    "read_metrics",
+]

@@ -10,7 +10,9 @@ from neurallab.errors import UserError
 
 
 class WandbTracker:
-    def __init__(self, project: str, run_name: str, config: dict, folder: Path, online: bool) -> None:
+    def __init__(
+        self, project: str, run_name: str, config: dict, folder: Path, online: bool
+    ) -> None:
         try:
             import wandb
         except ImportError:

@@ -1,0 +1,112 @@
+"""Run folders and trackers: files are the ground truth; trackers receive converted values."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+from neurallab.tracking import Run, read_metrics
+from neurallab.tracking.base import to_float, to_uint8_image
+
+
+def test_values_are_converted_for_trackers():
+    assert to_float(torch.tensor(0.25)) == 0.25 and isinstance(to_float(torch.tensor(1)), float)
+    with pytest.raises(ValueError):
+        to_float(torch.ones(2))
+    chw = torch.zeros(3, 4, 5)
+    chw[0] = 1.0  # red, as floats in [0, 1]
+    img = to_uint8_image(chw)
+    assert img.shape == (4, 5, 3) and img.dtype == np.uint8
+    assert img[..., 0].min() == 255 and img[..., 1].max() == 0
+    assert to_uint8_image(torch.full((1, 2, 2), 2.0)).tolist() == [[255, 255], [255, 255]]
+
+
+class _Recorder:
+    def __init__(self):
+        self.scalars, self.images = [], []
+
+    def log(self, metrics, step):
+        self.scalars.append((step, metrics))
+
+    def log_images(self, key, images, captions, step):
+        self.images.append((key, images, captions))
+
+    def finish(self):
+        pass
+
+
+def test_run_writes_files_and_mirrors_tracker(tmp_path):
+    tracker = _Recorder()
+    run = Run(tmp_path / "r", tracker)
+    run.log({"train/loss": torch.tensor(1.5)}, step=8)
+    run.log({"train/loss": 1.25, "val/acc": np.float32(0.5)}, step=16)
+    run.log_images("examples", [torch.rand(3, 8, 8)], ["parrot / parrot"], step=16)
+    run.update_summary({"a": 1})
+    run.update_summary({"b": 2})
+    run.finish()
+    assert read_metrics(tmp_path / "r" / "metrics.csv") == [
+        (8, "train/loss", 1.5),
+        (16, "train/loss", 1.25),
+        (16, "val/acc", 0.5),
+    ]
+    assert tracker.scalars[0] == (8, {"train/loss": 1.5})
+    key, images, captions = tracker.images[0]
+    assert images[0].dtype == np.uint8 and images[0].shape == (8, 8, 3)
+    assert captions == ["parrot / parrot"]
+    assert json.loads((tmp_path / "r" / "summary.json").read_text()) == {"a": 1, "b": 2}
+
+
+def test_truncate_drops_points_after_a_checkpoint(tmp_path):
+    run = Run(tmp_path)
+    for step in (1, 2, 3):
+        run.log({"x": step}, step=step)
+    run.finish()
+    with (tmp_path / "metrics.csv").open("a") as f:
+        f.write("4,x,")  # a row torn by a crash
+    run.truncate_metrics(after_step=2)
+    assert read_metrics(tmp_path / "metrics.csv") == [(1, "x", 1.0), (2, "x", 2.0)]
+
+
+def test_trackio_backend_records_every_point(tmp_path):
+    # trackio reads TRACKIO_DIR at import, so the check runs in a fresh interpreter.
+    script = textwrap.dedent(f"""
+        import numpy as np, torch
+        from neurallab.tracking.trackio_ import TrackioTracker
+        from neurallab.tracking import Run
+        run = Run({str(tmp_path / "run")!r}, TrackioTracker("proj", "r1", {{"lr": 0.1}}, False))
+        for step in range(25):
+            run.log({{"train/loss": torch.tensor(1.0 / (step + 1))}}, step=step)
+        run.log_images("grid", [np.zeros((4, 4, 3), np.float32)], ["cap"], step=24)
+        run.finish()
+        import trackio
+        from trackio.sqlite_storage import SQLiteStorage
+        logs = SQLiteStorage.get_logs("proj", "r1")
+        print("points", sum(1 for row in logs if "train/loss" in row))
+        print("images", sum(1 for row in logs if "grid/0" in row))
+    """)
+    env = {**os.environ, "TRACKIO_DIR": str(tmp_path / "trackio")}
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.splitlines()
+    assert "points 25" in lines and "images 1" in lines, out.stdout
+    assert list((tmp_path / "trackio").glob("*.db")), "trackio wrote no database"
+
+
+def test_wandb_backend_offline(tmp_path):
+    pytest.importorskip("wandb")
+    from neurallab.tracking.wandb_ import WandbTracker
+
+    tracker = WandbTracker("proj", "r1", {"lr": 0.1}, tmp_path, online=False)
+    tracker.log({"loss": 1.0}, step=0)
+    tracker.log_images("img", [np.zeros((4, 4, 3), np.uint8)], ["cap"], step=0)
+    tracker.finish()
+    assert list(tmp_path.rglob("*.wandb"))
