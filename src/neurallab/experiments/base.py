@@ -44,25 +44,49 @@ class Question:
     title: str
     run: Callable[[Budget, Path], Answer]  # (budget, folder to write into) -> answer
     seconds_quick: float = 60.0  # expected wall time at the quick budget, for planning
+    seconds_full: float = 600.0  # expected wall time at the handout's budget
 
 
-def run_command(argv: list[str], run_dir: Path) -> dict[str, Any]:
+def run_command(argv: list[str], run_dir: Path, reuse: bool = True) -> dict[str, Any]:
     """Run `neurallab <argv> --run_dir run_dir` in-process and return its summary.json.
 
     The returned dict also carries `"command"` (the exact shell command) and `"seconds"`.
+    With `reuse`, a finished run of the same command in `run_dir` is read, not repeated
+    (several questions can share one run, and an interrupted reproduce resumes).
     """
     from neurallab.cli import main
 
-    full = [*argv, "--run_dir", str(run_dir)]
+    full = [*argv, *_tracking_flags(argv[0]), "--run_dir", str(run_dir)]
+    summary_path = run_dir / "summary.json"
+    command = "neurallab " + shlex.join(full)
+    if reuse and summary_path.exists():
+        summary = json.loads(summary_path.read_text())
+        if summary.get("command") == command and "wall_seconds" in summary:
+            return {**summary, "seconds": summary["wall_seconds"]}
     started = time.perf_counter()
     code = main(full)
     if code:
         raise RuntimeError(f"`neurallab {shlex.join(full)}` exited with {code}")
-    summary_path = run_dir / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
-    summary["command"] = "neurallab " + shlex.join(full)
+    summary["command"] = command
     summary["seconds"] = round(time.perf_counter() - started, 2)
     return summary
+
+
+REPRODUCE_PROJECT = "neurallab-reproduce"
+
+
+def _tracking_flags(command: str) -> list[str]:
+    """Runs made by `reproduce` go to their own trackio project, without progress bars."""
+    from neurallab.cli import build_parser
+
+    sub = build_parser()._subparsers._group_actions[0].choices[command]
+    flags = []
+    if "--tracker" in sub._option_string_actions:
+        flags += ["--project", REPRODUCE_PROJECT]
+    if "--no_progress" in sub._option_string_actions:
+        flags.append("--no_progress")
+    return flags
 
 
 def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:

