@@ -152,7 +152,16 @@ def write_html(records: list[dict], folder: Path, mode: str, wall: float) -> Pat
         sections.append("\n".join(parts))
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>neurallab results ({mode})</title>
-<style>{STYLE}</style></head><body>
+<style>{STYLE}</style>
+<script>
+// Self-check for tests and readers: after loading, record how many figures rendered.
+window.addEventListener("load", () => {{
+  const imgs = [...document.images];
+  const ok = imgs.filter(i => i.complete && i.naturalWidth > 0).length;
+  document.body.dataset.imagesOk = ok;
+  document.body.dataset.imagesBroken = imgs.length - ok;
+}});
+</script></head><body>
 <h1>neurallab results ({mode})</h1>
 <p>{_inline(_header(mode, wall))}</p>
 <nav><ol>{"".join(nav)}</ol></nav>

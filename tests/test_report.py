@@ -1,0 +1,100 @@
+"""The HTML report, loaded from disk in a real headless Chromium."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from neurallab.report.render import markdown_to_html, write_html, write_markdown  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _record(tmp_path, handout, qid, n_images):
+    images = []
+    for i in range(n_images):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [i, 1 - i])
+        path = tmp_path / f"{handout}-{qid}-{i}.png"
+        fig.savefig(path)
+        plt.close(fig)
+        images.append(str(path))
+    return {"handout": handout, "qid": qid, "title": f"title of {qid}", "seed": 0,
+            "device": "cpu", "seconds": 1.5, "ok": True, "commands": ["neurallab toy"],
+            "text": "**bold** and `code`", "tables": ["| a | b |\n|---|---|\n| 1 | 2 |"],
+            "images": images}
+
+
+def _load_in_chromium(page, tmp_path) -> str:
+    out = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run",
+         f"--user-data-dir={tmp_path / 'chromium-profile'}", "--virtual-time-budget=5000",
+         "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
+def test_report_loads_in_chromium_with_every_image_and_section(tmp_path):
+    records = [_record(tmp_path, "hw3", "P1", 2), _record(tmp_path, "hw4", "Ex5", 1)]
+    page = write_html(records, tmp_path / "report", "quick", 12.0)
+    dom = _load_in_chromium(page, tmp_path)
+    assert 'data-images-ok="3"' in dom and 'data-images-broken="0"' in dom
+    assert len(re.findall(r'<section id="[^"]+" class="question">', dom)) == 2
+    assert 'id="hw3-p1"' in dom and 'id="hw4-ex5"' in dom
+
+    # The check can fail: a figure missing from the report folder is counted as broken.
+    next((tmp_path / "report" / "img").glob("hw4-ex5-*.png")).unlink()
+    dom = _load_in_chromium(page, tmp_path)
+    assert 'data-images-ok="2"' in dom and 'data-images-broken="1"' in dom
+
+
+def test_markdown_report_links_copied_images(tmp_path):
+    records = [_record(tmp_path, "hw3", "P1", 1)]
+    md = write_markdown(records, tmp_path / "docs" / "results.md", tmp_path / "docs" / "results",
+                        "quick", 3.0)
+    text = md.read_text()
+    link = re.search(r"!\[[^\]]*\]\(([^)]+)\)", text).group(1)
+    assert (md.parent / link).exists()
+    assert "```sh\nneurallab toy\n```" in text
+
+
+def test_markdown_subset_to_html():
+    html = markdown_to_html("a **b** `c<d>`\n\n| x | y |\n|---|---|\n| 1 | 2 |\n\n- one\n- two")
+    assert "<strong>b</strong>" in html and "<code>c&lt;d&gt;</code>" in html
+    assert "<th>x</th>" in html and "<td>2</td>" in html and "<li>two</li>" in html
+
+
+def test_reproduce_hw4_end_to_end_then_reuses_answers(tmp_path, monkeypatch):
+    """The real main job on one handout: every question answered, report written, and a
+    second call reuses the cached answers instead of training again."""
+    import json
+    import time
+
+    from neurallab.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    argv = ["reproduce", "hw4", "--quick", "--out", "out", "--report", "report"]
+    assert main(argv) == 0
+    answers = sorted((tmp_path / "out" / "quick" / "hw4").glob("*/answer.json"))
+    assert [json.loads(p.read_text())["qid"] for p in answers] == ["Ex1", "Ex2", "Ex3", "Ex4", "Ex5"]
+    ex5 = json.loads((tmp_path / "out" / "quick" / "hw4" / "ex5" / "answer.json").read_text())
+    assert ex5["ok"] and ex5["metrics"]["mse"] < 0.01
+    started = time.perf_counter()
+    assert main(argv) == 0
+    assert time.perf_counter() - started < 5, "finished questions must be reused"
+    page = tmp_path / "report" / "index.html"
+    if CHROMIUM is not None:
+        dom = _load_in_chromium(page, tmp_path)
+        assert 'data-images-broken="0"' in dom and 'data-images-ok="1"' in dom
+        assert len(re.findall(r'class="question"', dom)) == 5
