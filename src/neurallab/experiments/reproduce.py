@@ -112,12 +112,18 @@ def answer_question(q: Question, budget: Budget, folder: Path, force: bool) -> d
         "text": answer.text,
         "commands": answer.commands,
         "tables": answer.tables,
-        "images": [str(Path(p) if Path(p).is_absolute() else folder / p) for p in answer.images],
+        "images": [str(_image_path(p, folder)) for p in answer.images],
         "metrics": answer.metrics,
         "error": error,
     }
     cache.write_text(json.dumps(record, indent=1, default=str))
     return record
+
+
+def _image_path(path: Path | str, folder: Path) -> Path:
+    """An answer's image path: as given if it exists (absolute or from the cwd), else in folder."""
+    path = Path(path)
+    return (path if path.exists() else folder / path).resolve()
 
 
 def run(args: argparse.Namespace) -> int:
