@@ -190,5 +190,6 @@ def finish(run: Run, result, started: float, **extra: Any) -> dict[str, Any]:
     """Record wall time and extra numbers in summary.json, close the tracker, return the summary."""
     summary = run.update_summary({"wall_seconds": round(time.perf_counter() - started, 3), **extra})
     run.finish()
-    print(f"results: {run.dir}")
+    if run.writes:
+        print(f"results: {run.dir}")
     return summary
