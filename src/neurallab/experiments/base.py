@@ -59,7 +59,7 @@ def run_command(argv: list[str], run_dir: Path, reuse: bool = True) -> dict[str,
     full = [*argv, *_tracking_flags(argv[0]), "--run_dir", str(run_dir)]
     summary_path = run_dir / "summary.json"
     command = "neurallab " + shlex.join(full)
-    if reuse and summary_path.exists():
+    if reuse and not _force["rerun"] and summary_path.exists():
         summary = json.loads(summary_path.read_text())
         if summary.get("command") == command and "wall_seconds" in summary:
             return {**summary, "seconds": summary["wall_seconds"]}
@@ -74,6 +74,12 @@ def run_command(argv: list[str], run_dir: Path, reuse: bool = True) -> dict[str,
 
 
 REPRODUCE_PROJECT = "neurallab-reproduce"
+_force = {"rerun": False}
+
+
+def force_reruns(value: bool) -> None:
+    """`reproduce --force`: run commands again even when a finished run of them exists."""
+    _force["rerun"] = value
 
 
 def _tracking_flags(command: str) -> list[str]:

@@ -127,8 +127,10 @@ def _image_path(path: Path | str, folder: Path) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    from neurallab.experiments.base import force_reruns
     from neurallab.report.render import write_html, write_markdown
 
+    force_reruns(args.force)
     budget = Budget(quick=not args.full, seed=args.seed, device=args.device)
     todo = [q for q in questions(args.target) if args.only is None or args.only == q.qid]
     mode = "quick" if budget.quick else "full"

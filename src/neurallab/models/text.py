@@ -36,8 +36,9 @@ class TextClassificationModel(nn.Module):
 class LSTMClassifier(nn.Module):
     """Embedding -> LSTM (batch_first) -> max over time -> Linear.
 
-    With `pooling="masked"` (default) the padded batch is packed, so the recurrence never reads
-    padding, and the max runs over real positions only. `pooling="padded"` is the naive version
+    With `pooling="masked"` (default) padding never reaches the pooled features: the max runs
+    over real positions only, and a bidirectional LSTM runs on the packed batch so its backward
+    direction starts at each article's last real token. `pooling="padded"` is the naive version
     the handout warns about: the LSTM runs over the pad tokens too and the max includes those
     outputs (for a bidirectional LSTM the backward direction even starts in the padding).
     """
@@ -61,9 +62,16 @@ class LSTMClassifier(nn.Module):
         if self.pooling == "padded":
             outputs, _ = self.lstm(embedded)
             return self.fc(outputs.max(dim=1).values)
-        lengths = mask.sum(dim=1).clamp(min=1).cpu()  # pack wants int64 lengths on the CPU
-        packed = pack_padded_sequence(embedded, lengths, batch_first=True, enforce_sorted=False)
-        outputs, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True,
-                                         total_length=tokens.shape[1])
+        if self.lstm.bidirectional:
+            # The backward direction would start in the padding: pack so it starts at the
+            # last real token. Lengths must be int64 on the CPU.
+            lengths = mask.sum(dim=1).clamp(min=1).cpu()
+            packed = pack_padded_sequence(embedded, lengths, batch_first=True, enforce_sorted=False)
+            outputs, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True,
+                                             total_length=tokens.shape[1])
+        else:
+            # Forward only, right padding: outputs at real tokens never see the padding that
+            # follows them, so masking the pool is exact and skips packing's overhead.
+            outputs, _ = self.lstm(embedded)
         outputs = outputs.masked_fill(~mask[..., None], float("-inf"))
         return self.fc(outputs.max(dim=1).values)

@@ -16,7 +16,6 @@ import torch
 
 from neurallab.data import text as data
 from neurallab.engine import fit
-from neurallab.errors import UserError
 from neurallab.flags import positive_int
 from neurallab.models.text import LSTMClassifier, TextClassificationModel
 from neurallab.report.plots import histogram, line_plot
@@ -43,7 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max_len", type=int, default=1024,
                         help="truncate (and with --pad_to_max_len pad) to this many tokens; < 1: off")
     parser.add_argument("--pad_to_max_len", action="store_true",
-                        help="pad every article to --max_len as the starter does (default: per batch)")
+                        help="the starter's batching: pad every article to --max_len and stack "
+                             "(with --max_len < 1, unequal articles in a batch are an error); "
+                             "default: pad each batch to its longest article")
     parser.add_argument("--bucket", action="store_true",
                         help="batch articles of similar length together (less padding)")
     parser.add_argument("--hidden_dim", type=positive_int, default=64, help="LSTM hidden units")
@@ -65,8 +66,6 @@ def load_splits(args: argparse.Namespace):
     info = data.CorpusInfo(articles["train"], tokenizer)
     transforms = [data.TruncateToMaxLen(args.max_len)]
     if args.pad_to_max_len:
-        if args.max_len < 1:
-            raise UserError("--pad_to_max_len needs --max_len >= 1")
         transforms.append(data.PadToMaxLen(args.max_len, info.pad_idx))
     sets = {s: data.TextDataset(articles[s], tokenizer, info.vocab, transforms, info.num_labels,
                                 paths[s]) for s in data.SPLITS}

@@ -1,0 +1,128 @@
+"""HW0 §4 text pipeline: CSV loading and errors, tokenizer, vocab, transforms, batching, models."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+import torch
+
+from neurallab.cli import main
+from neurallab.data import text as data
+from neurallab.errors import DataError, UserError
+from neurallab.models.text import LSTMClassifier, TextClassificationModel
+
+
+def _write_csv(path, rows, header=data.COLUMNS):
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def test_prepared_bbc_news_is_the_course_layout():
+    train = data.read_text_csv(data.default_csv("train"))
+    val, test = (data.read_text_csv(data.default_csv(s)) for s in ("val", "test"))
+    assert len(train) + len(val) + len(test) == 2225
+    assert data.label_names(train, "train") == ["business", "entertainment", "politics", "sports", "tech"]
+    # Stratified 70/15/15: each topic's share of the training set matches the corpus.
+    assert sum(a.label == "business" for a in train) == round(0.7 * 510)
+    first = train[0].text.splitlines()
+    assert first[0].strip() and first[1] == ""  # title line, then the body
+    assert any("£" in a.text for a in train)  # Windows-1252 files were decoded, not mangled
+
+
+def test_tokenizer_vocab_and_transforms():
+    tok = data.SimpleTokenizer()
+    assert tok("Hello, World! It's 5pm.") == ["hello", ",", "world", "!", "it", "'", "s", "5pm", "."]
+    articles = [data.Article("b a b c", "x", 0), data.Article("c b", "y", 1)]
+    info = data.CorpusInfo(articles, tok)
+    assert (info.oov_idx, info.pad_idx, info.num_labels) == (0, 1, 2)
+    assert info.vocab.itos == ["<OOV>", "<PAD>", "b", "c", "a"]  # by frequency, then alphabet
+    assert info.vocab(["b", "zebra"]) == [2, 0]
+    assert data.TruncateToMaxLen(2)([5, 6, 7]) == [5, 6]
+    assert data.TruncateToMaxLen(0)([5, 6, 7]) == [5, 6, 7]  # < 1 disables
+    assert data.PadToMaxLen(5, 1)([5, 6]) == [5, 6, 1, 1, 1]
+    assert data.PadToMaxLen(-1, 1)([5, 6]) == [5, 6]
+
+
+def test_dynamic_padding_and_the_stack_error():
+    batch = [(torch.tensor([4, 5, 6]), 0), (torch.tensor([7]), 1)]
+    tokens, labels = data.pad_collate(pad_idx=1)(batch)
+    assert tokens.tolist() == [[4, 5, 6], [7, 1, 1]] and labels.tolist() == [0, 1]
+    with pytest.raises(UserError, match=r"unequal lengths \(1\.\.3 tokens\).*--max_len"):
+        data.stack_collate(batch)
+
+
+def test_bucketed_batches_cover_every_example_once_and_cut_padding():
+    lengths = [(i * 37) % 500 + 1 for i in range(1000)]
+    batches = data.bucketed_batches(lengths, 16, seed=0, epoch=0)
+    assert sorted(i for b in batches for i in b) == list(range(1000))
+    padded = sum(len(b) * max(lengths[i] for i in b) for b in batches)
+    random_order = torch.randperm(1000, generator=torch.Generator().manual_seed(0)).tolist()
+    naive = sum(16 * max(lengths[i] for i in random_order[k:k + 16]) for k in range(0, 1000, 16))
+    assert padded < 0.6 * naive
+    assert batches == data.bucketed_batches(lengths, 16, seed=0, epoch=0)
+    assert batches != data.bucketed_batches(lengths, 16, seed=0, epoch=1)
+
+
+@pytest.mark.parametrize(
+    ("rows", "header", "message"),
+    [
+        ([["a", "s", "x", "0"], ["", "s", "x", "0"]], data.COLUMNS, "row 2: empty article"),
+        ([["a", "s", "x", "0"]], ("article", "source", "label"), "missing column.*label_idx"),
+        ([["a", "s", "x", "zero"]], data.COLUMNS, "row 1: label_idx 'zero' is not an integer"),
+        ([["a", "s", "x", "-1"]], data.COLUMNS, "row 1: label_idx -1 is negative"),
+        ([], data.COLUMNS, "the split is empty"),
+    ],
+)
+def test_bad_csv_rows_are_named(tmp_path, rows, header, message):
+    path = _write_csv(tmp_path / "txt_train.csv", rows, header)
+    with pytest.raises(DataError, match=message):
+        data.read_text_csv(path)
+
+
+def test_non_utf8_and_inconsistent_labels(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"article,source,label,label_idx\nok,s,x,0\ncaf\xe9,s,x,0\n")
+    with pytest.raises(DataError, match="line 3 is not valid UTF-8"):
+        data.read_text_csv(path)
+    arts = [data.Article("a", "x", 0), data.Article("b", "y", 0)]
+    with pytest.raises(DataError, match="row 2: label_idx 0 is 'y' here but 'x' earlier"):
+        data.label_names(arts, path)
+    info = data.CorpusInfo(arts[:1], data.SimpleTokenizer())
+    with pytest.raises(DataError, match="row 1: label_idx 3 is out of range"):
+        data.TextDataset([data.Article("a", "x", 3)], data.SimpleTokenizer(), info.vocab,
+                         num_labels=1, path=path)
+
+
+def test_embedding_bag_ignores_padding():
+    model = TextClassificationModel(vocab_size=20, embed_dim=8, num_class=3, pad_idx=1)
+    plain = model(torch.tensor([[4, 5, 6]]))
+    padded = model(torch.tensor([[4, 5, 6, 1, 1, 1, 1]]))
+    torch.testing.assert_close(plain, padded)
+
+
+def test_masked_lstm_is_blind_to_padding_and_padded_pooling_is_not():
+    torch.manual_seed(0)
+    for bidirectional in (False, True):
+        masked = LSTMClassifier(30, 8, 6, 3, pad_idx=1, bidirectional=bidirectional)
+        naive = LSTMClassifier(30, 8, 6, 3, pad_idx=1, bidirectional=bidirectional, pooling="padded")
+        naive.load_state_dict(masked.state_dict())
+        short, long_ = torch.tensor([[4, 5, 6]]), torch.tensor([[4, 5, 6] + [1] * 20])
+        torch.testing.assert_close(masked(short), masked(long_))
+        assert not torch.allclose(naive(short), naive(long_))
+
+
+def test_txt_short_run_learns_and_compat_reports_4_2_b(tmp_path, capsys):
+    assert main(["txt", "--optimizer", "adam", "--lr", "0.001", "--epochs", "2", "--tracker",
+                 "none", "--no_progress", "--run_dir", str(tmp_path / "r")]) == 0
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["final"]["test/acc"] > 0.8  # five topics: chance is about 0.23
+    from neurallab.compat import txt_classifier
+
+    assert txt_classifier.main(["--batch_size", "32", "--max_len", "-1", "--epochs", "1"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("txt_classifier.py: error: articles in a batch have unequal lengths")
