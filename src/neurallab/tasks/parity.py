@@ -1,0 +1,88 @@
+"""CNN/RNN handout Q5-Q6: train ParityLSTM on strings of length 1..5, then test lengths 1..20.
+
+Training follows the course driver: batch 100, Adam lr 0.003, weight decay 1e-5, up to 2000
+epochs, stopping as soon as training accuracy reaches 100%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from neurallab.data.parity import Parity, all_strings, pad_collate
+from neurallab.engine import StepOutput, fit
+from neurallab.flags import positive_int
+from neurallab.models.parity import ParityLSTM
+from neurallab.report.plots import line_plot
+from neurallab.tasks.common import add_engine_args, finish, fit_config, make_optimizer, open_run
+
+COMMAND = "parity"
+HELP = "CNN/RNN Q5-Q6: train an LSTM on parity (lengths 1..5) and test length generalisation"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_engine_args(parser, epochs=2000, batch_size=100, lr=0.003, optimizer="adam")
+    parser.set_defaults(weight_decay=1e-5)
+    parser.add_argument("--hidden_dim", type=positive_int, default=64)
+    parser.add_argument("--max_length", type=positive_int, default=5, help="training lengths 1..N")
+    parser.add_argument("--test_max_length", type=positive_int, default=20)
+    parser.add_argument("--test_samples", type=positive_int, default=None,
+                        help="test at most this many strings per length (default: all 2**L)")
+
+
+def parity_step(model: torch.nn.Module, batch) -> StepOutput:
+    x, y, lengths = batch
+    scores = model(x, lengths)
+    loss = torch.nn.functional.cross_entropy(scores, y)
+    return StepOutput(loss=loss, size=len(y), correct=(scores.argmax(1) == y).sum())
+
+
+@torch.no_grad()
+def accuracy_by_length(model: ParityLSTM, max_length: int, samples: int | None = None,
+                       batch_size: int = 1000, seed: int = 0) -> list[float]:
+    """Accuracy on all strings of each length 1..max_length (or a seeded sample of them)."""
+    model.eval()
+    generator = torch.Generator().manual_seed(seed)
+    accuracies = []
+    for length in range(1, max_length + 1):
+        if samples is not None and 2**length > samples:
+            codes = torch.randint(0, 2**length, (samples,), generator=generator)
+            strings = ((codes.unsqueeze(1) >> torch.arange(length - 1, -1, -1)) & 1).float()
+        else:
+            strings = all_strings(length)
+        correct = 0
+        for chunk in strings.split(batch_size):
+            scores = model(chunk, [length] * len(chunk))
+            correct += int((scores.argmax(1) == chunk.sum(1).remainder(2).long()).sum())
+        accuracies.append(correct / len(strings))
+    return accuracies
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    torch.manual_seed(args.seed)
+    model = ParityLSTM(args.hidden_dim)
+    train = Parity("train", args.max_length)
+    run_ = open_run(COMMAND, args, model)
+    cfg = fit_config(args, best_metric="train/acc")
+
+    def stop_when_train_is_fit(epoch: int, metrics: dict) -> bool:
+        return metrics["train/acc"] == 1.0
+
+    result = fit(model, make_optimizer(args, model.parameters()), train, parity_step, run_, cfg,
+                 eval_sets={"train": train}, collate_fn=pad_collate, on_eval=stop_when_train_is_fit)
+    accuracies = accuracy_by_length(model, args.test_max_length, args.test_samples, seed=args.seed)
+    lengths = list(range(1, args.test_max_length + 1))
+    run_.save_figure(line_plot({str(model): (lengths, accuracies)},
+                               f"{model}: parity accuracy by string length", "string length",
+                               "accuracy", marker_x=args.max_length,
+                               marker_label=f"longest training length ({args.max_length})"),
+                     f"{model}_parity_generalization.png")
+    fitted = result.metrics["train/acc"] == 1.0
+    print(f"{model}: train accuracy {result.metrics['train/acc']:.4f} after {result.epochs:g} "
+          f"epochs ({'fit' if fitted else 'not fit'}); accuracy at length 20: {accuracies[-1]:.4f}")
+    finish(run_, result, started, fitted=fitted, epochs_to_fit=result.epochs if fitted else None,
+           accuracy_by_length=dict(zip(lengths, accuracies, strict=True)))
+    return 0
