@@ -1,0 +1,92 @@
+"""HW3 P5 time series: the .ts reader, padding and packing, each model on a short run."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from neurallab.cli import main
+from neurallab.data.timeseries import load_splits, read_ts
+from neurallab.errors import DataError
+from neurallab.models.timeseries import SeriesCNN, SeriesRNN
+
+TS = """# a comment
+@problemName Tiny
+@dimensions 2
+@classLabel true up down
+@data
+1,2,3:4,5,6:up
+7,8:9,10:down
+"""
+
+
+def test_ts_reader_parses_channels_lengths_and_labels(tmp_path):
+    path = tmp_path / "tiny.ts"
+    path.write_text(TS)
+    s = read_ts(path)
+    assert s.classes == ["up", "down"] and s.labels.tolist() == [0, 1]
+    assert s.values[0].tolist() == [[1, 4], [2, 5], [3, 6]]  # (T, F)
+    assert s.values[1].shape == (2, 2)
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("1,2:3:up", "line 6: channels have different lengths"),
+    ("1,?:3,4:up", "line 6: missing or NaN values"),
+    ("1,x:3,4:up", "line 6: a value is not a number"),
+    ("1,2:3,4:sideways", "line 6: class 'sideways' is not declared"),
+])
+def test_ts_reader_names_the_bad_line(tmp_path, line, message):
+    path = tmp_path / "bad.ts"
+    path.write_text(TS.splitlines()[0] + "\n" + "\n".join(TS.splitlines()[1:5]) + "\n" + line + "\n")
+    with pytest.raises(DataError, match=message):
+        read_ts(path)
+
+
+def test_real_uea_sets_load_with_unequal_lengths():
+    (train, val, test), classes, features, steps = load_splits("JapaneseVowels")
+    assert (len(train) + len(val), len(test), features, len(classes)) == (270, 370, 12, 9)
+    lengths = torch.cat([train.tensors[1], test.tensors[1]])
+    assert lengths.min() == 7 and lengths.max() == steps == 29  # no test series is cut
+    (train, val, test), classes, features, steps = load_splits("BasicMotions")
+    assert (len(train) + len(val), len(test), features, steps) == (40, 40, 6, 100)
+    assert abs(float(train.tensors[0].mean())) < 1e-4  # z-scored with training statistics
+
+
+def test_padding_does_not_change_cnn_or_rnn_outputs():
+    torch.manual_seed(0)
+    x = torch.randn(1, 7, 3)
+    padded = torch.cat([x, torch.randn(1, 5, 3)], dim=1)  # garbage after the end
+    for model in (SeriesCNN(3, 4, kernel=1), SeriesRNN(3, 4, cell="lstm"), SeriesRNN(3, 4, cell="gru")):
+        torch.testing.assert_close(model(x, torch.tensor([7])), model(padded, torch.tensor([7])))
+
+
+def test_npy_input_and_its_errors(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 50, 8)).astype(np.float32)
+    y = rng.integers(0, 2, size=60)
+    x[y == 1, :, 0] += 2.0  # a learnable difference
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    assert main(["timeseries", "--npy", str(tmp_path / "x.npy"), str(tmp_path / "y.npy"),
+                 "--model", "mlp", "--epochs", "20", "--tracker", "none", "--no_progress",
+                 "--run_dir", str(tmp_path / "r")]) == 0
+    s = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert s["final"]["test/acc"] >= 0.8
+    x[3, 4, 5] = np.nan
+    np.save(tmp_path / "x.npy", x)
+    with pytest.raises(DataError, match="row 4: NaN"):
+        load_splits("", (tmp_path / "x.npy", tmp_path / "y.npy"))
+    np.save(tmp_path / "y.npy", y[:10])
+    with pytest.raises(DataError, match="expected 60 labels"):
+        load_splits("", (tmp_path / "x.npy", tmp_path / "y.npy"))
+
+
+@pytest.mark.parametrize("model", ["mlp", "cnn", "lstm", "gru"])
+def test_each_model_learns_basic_motions(tmp_path, model):
+    assert main(["timeseries", "--model", model, "--epochs", "40", "--lr", "0.003", "--tracker", "none",
+                 "--no_progress", "--run_dir", str(tmp_path)]) == 0
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["final"]["test/acc"] > 0.5  # four classes: chance is 0.25
