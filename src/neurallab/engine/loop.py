@@ -40,6 +40,12 @@ class StepOutput:
     loss: torch.Tensor  # scalar mean over the batch: what backward() uses
     size: int  # how many examples (or tokens) the mean is over
     correct: torch.Tensor | int | None = None  # correct predictions, when accuracy applies
+    summed: bool = False  # the loss is a sum over the batch (reduction='sum'), not a mean
+
+    def mean_loss(self) -> float:
+        """The batch's mean loss per example, whatever the reduction, for logging."""
+        value = float(self.loss.detach())
+        return value / self.size if self.summed else value
 
 
 StepFn = Callable[[nn.Module, Any], StepOutput]
@@ -155,7 +161,7 @@ def evaluate(
     with torch.no_grad(), autocast(cfg.device, cfg.precision):
         for batch in loader:
             out = step(model, move_to(batch, cfg.device))
-            total_loss += float(out.loss) * out.size
+            total_loss += out.mean_loss() * out.size
             total_n += out.size
             if out.correct is not None:
                 has_correct = True
@@ -356,7 +362,7 @@ def _train_step(
     optimizer.zero_grad(set_to_none=True)
     with autocast(cfg.device, cfg.precision):
         out = step(model, batch)
-    loss_value = float(out.loss.detach())
+    loss_value = out.mean_loss()
     if not math.isfinite(loss_value):
         return float("nan")
     out.loss.backward()

@@ -1,0 +1,250 @@
+"""Colour images for HW0 §3 and the CIFAR-3 CNN: the course's formats, and a default dataset.
+
+Default: three categories of Debian's public-domain `openclipart-png` (animals, food,
+transportation), fetched without root (`apt-get download` + `dpkg-deb -x`), composited onto
+white (the PNGs have transparency), and written in the course's layouts:
+
+* HW0: `data/img_{train,val,test}.csv` (`image,prompt,label,label_idx`, 70/15/15 per class,
+  seed 0) with JPEGs at `./data/<label>/<label>-<n>.jpg` (shorter side 256); the prompt is the
+  picture's title, from its file name.
+* CIFAR-3: `cifar3/{train,val,test}.pkl`, dicts with `images` (N x 3072 uint8, planes R, G, B
+  of 32x32) and `labels` (N x 1).
+
+Loading decodes and resizes every image once into a uint8 tensor (cached next to the CSV), so
+an epoch costs only normalisation and compute.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import pickle
+import re
+import subprocess
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+from torch.utils.data import TensorDataset
+
+from neurallab.data import transforms as T
+from neurallab.data.registry import Progress, dataset, dataset_path
+from neurallab.data.text import stratified_split
+from neurallab.errors import DataError, UserError
+
+CLASSES = ("animals", "food", "transportation")
+COLUMNS = ("image", "prompt", "label", "label_idx")
+MAX_PIXELS = 25_000_000  # a few clip-art PNGs are 100+ megapixels: skipped, not decoded
+SPLITS = ("train", "val", "test")
+
+
+# -- building the default dataset ---------------------------------------------------------
+def _fetch_openclipart(workdir: Path) -> Path:
+    """Download and unpack Debian's openclipart-png without root; returns its png/ folder."""
+    try:
+        subprocess.run(["apt-get", "download", "openclipart-png"], cwd=workdir, check=True,
+                       capture_output=True, text=True, timeout=1800)
+    except (subprocess.CalledProcessError, FileNotFoundError) as exc:
+        detail = getattr(exc, "stderr", "") or str(exc)
+        raise UserError("could not download Debian's openclipart-png (run `apt-get update` once, "
+                        f"then retry): {detail.strip().splitlines()[-1] if detail.strip() else exc}"
+                        ) from None
+    deb = next(workdir.glob("openclipart-png*.deb"))
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(workdir / "x")], check=True, timeout=1800)
+    return workdir / "x" / "usr" / "share" / "openclipart" / "png"
+
+
+def title_from_filename(path: Path) -> str:
+    """'flying_wasp_gerald_g._02.png' -> 'flying wasp gerald g': the picture's title."""
+    words = re.sub(r"[_\-.]+", " ", path.stem)
+    return re.sub(r"\s+\d+$", "", words).strip()
+
+
+def composite_on_white(path: Path) -> Image.Image | None:
+    """RGB picture with transparency flattened onto white; None for oversized images."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                if img.width * img.height > MAX_PIXELS:
+                    return None
+                rgba = img.convert("RGBA")
+    except Image.DecompressionBombError:
+        return None
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(white, rgba).convert("RGB")
+
+
+def _shorter_side(img: Image.Image, size: int) -> Image.Image:
+    scale = size / min(img.size)
+    return img.resize((max(size, round(img.width * scale)), max(size, round(img.height * scale))),
+                      Image.BILINEAR)
+
+
+@dataset("clipart3", "3 classes of openclipart-png (animals/food/transportation): HW0 CSV+JPEG and CIFAR-3 pickles")
+def build_clipart3(out: Path, progress: Progress) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        progress.stage("downloading openclipart-png (131 MB)")
+        png_root = _fetch_openclipart(Path(tmp))
+        files = [(c, Path(p)) for c in CLASSES
+                 for p in sorted(glob.glob(str(png_root / c / "**" / "*.png"), recursive=True))]
+        progress.stage("compositing and resizing", total=len(files))
+        pictures = []
+        for label, path in files:
+            img = composite_on_white(path)
+            progress.advance()
+            if img is not None:
+                pictures.append((label, title_from_filename(path), img))
+        _write_course_layout(out, pictures)
+
+
+def _write_course_layout(out: Path, pictures: list[tuple[str, str, Image.Image]]) -> None:
+    labels = [CLASSES.index(label) for label, _, _ in pictures]
+    split_of = stratified_split(labels, (0.7, 0.15), seed=0)
+    data_dir = out / "data"
+    rows = {s: [] for s in SPLITS}
+    small = {s: ([], []) for s in SPLITS}
+    counters = dict.fromkeys(CLASSES, 0)
+    for (label, title, img), split in zip(pictures, split_of, strict=True):
+        (data_dir / label).mkdir(parents=True, exist_ok=True)
+        name = f"{label}-{counters[label]}.jpg"
+        counters[label] += 1
+        _shorter_side(img, 256).save(data_dir / label / name, quality=92)
+        rows[split].append((f"./data/{label}/{name}", title, label, CLASSES.index(label)))
+        tiny = np.asarray(T.center_crop(torch.from_numpy(np.asarray(_shorter_side(img, 32)))
+                                        .permute(2, 0, 1), 32))
+        small[split][0].append(tiny.reshape(-1))  # planes R, G, B of 32x32 = 3072 values
+        small[split][1].append([CLASSES.index(label)])
+    (out / "cifar3").mkdir()
+    for split in SPLITS:
+        with (data_dir / f"img_{split}.csv").open("w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(COLUMNS)
+            writer.writerows(rows[split])
+        images, labels = small[split]
+        with (out / "cifar3" / f"{split}.pkl").open("wb") as f:
+            pickle.dump({"images": np.stack(images).astype(np.uint8),
+                         "labels": np.asarray(labels, dtype=np.int64)}, f)
+
+
+def default_csv(split: str) -> Path:
+    return dataset_path("clipart3") / "data" / f"img_{split}.csv"
+
+
+def default_cifar3(split: str) -> Path:
+    return dataset_path("clipart3") / "cifar3" / f"{split}.pkl"
+
+
+# -- the course's CSV + JPEG format -------------------------------------------------------
+def read_image_csv(path: Path) -> list[tuple[Path, str, int]]:
+    """(image file, label, label_idx) per row; image paths resolve against the CSV's folder's
+    parent (the course's `./data/<label>/...` convention) or, failing that, the CSV's folder."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(path, "file not found")
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in ("image", "label", "label_idx") if c not in (reader.fieldnames or [])]
+        if missing:
+            raise DataError(path, f"missing column(s) {', '.join(missing)}; expected {','.join(COLUMNS)}")
+        rows = []
+        for number, row in enumerate(reader, start=1):
+            try:
+                idx = int(row["label_idx"])
+            except (TypeError, ValueError):
+                raise DataError(path, f"label_idx {row['label_idx']!r} is not an integer", row=number) from None
+            image = _resolve(path, row["image"] or "")
+            if image is None:
+                raise DataError(path, f"image file {row['image']!r} not found", row=number)
+            rows.append((image, row["label"], idx))
+    if not rows:
+        raise DataError(path, "no rows: the split is empty")
+    return rows
+
+
+def _resolve(csv_path: Path, image: str) -> Path | None:
+    for base in (csv_path.parent.parent, csv_path.parent):
+        candidate = (base / image).resolve()
+        if image and candidate.is_file():
+            return candidate
+    return None
+
+
+def decode(path: Path, csv_path: Path, row: int, size: int) -> torch.Tensor:
+    """One image as uint8 (3, size, size): shorter side resized (antialiased), centre crop."""
+    try:
+        with Image.open(path) as img:
+            rgb = np.asarray(img.convert("RGB"))
+    except (UnidentifiedImageError, OSError) as exc:
+        raise DataError(csv_path, f"cannot read image {path.name}: {exc}", row=row) from None
+    tensor = torch.from_numpy(rgb.copy()).permute(2, 0, 1)
+    return T.center_crop(T.resize_shorter(tensor, size), size)
+
+
+def load_image_split(csv_path: Path, size: int = 256, num_labels: int | None = None) -> TensorDataset:
+    """A split as (uint8 images (N, 3, size, size), labels), decoded once and cached."""
+    rows = read_image_csv(csv_path)
+    for number, (_, _, idx) in enumerate(rows, start=1):
+        if idx < 0 or (num_labels is not None and idx >= num_labels):
+            raise DataError(csv_path, f"label_idx {idx} is out of range 0..{(num_labels or 1) - 1}", row=number)
+    cache = csv_path.with_suffix(f".{size}px.pt")
+    if cache.exists() and cache.stat().st_mtime >= csv_path.stat().st_mtime:
+        data = torch.load(cache, weights_only=True)
+        if len(data["labels"]) == len(rows):
+            return TensorDataset(data["images"], data["labels"])
+    images = torch.stack([decode(p, csv_path, n, size) for n, (p, _, _) in enumerate(rows, start=1)])
+    labels = torch.tensor([idx for _, _, idx in rows])
+    try:
+        torch.save({"images": images, "labels": labels}, cache)
+    except OSError:
+        pass  # a read-only data folder: decode again next time
+    return TensorDataset(images, labels)
+
+
+def label_names_of(csv_path: Path) -> list[str]:
+    names: dict[int, str] = {}
+    for _, label, idx in read_image_csv(csv_path):
+        names.setdefault(idx, label)
+    return [names[i] for i in sorted(names)]
+
+
+# -- CIFAR formats ------------------------------------------------------------------------
+def load_cifar3(path: Path) -> TensorDataset:
+    """The course's CIFAR-3 pickle -> (uint8 images (N, 3, 32, 32), labels (N,))."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(path, "file not found")
+    try:
+        with path.open("rb") as f:
+            data = pickle.load(f, encoding="latin1")
+        images = np.asarray(data["images"], dtype=np.uint8)
+        labels = np.asarray(data["labels"]).reshape(-1)
+    except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as exc:
+        raise DataError(path, f"not a CIFAR-3 pickle with 'images' and 'labels' ({exc})") from None
+    if images.ndim != 2 or images.shape[1] != 3072 or len(labels) != len(images):
+        raise DataError(path, f"expected images N x 3072 and N labels, got {images.shape} and {labels.shape}")
+    return TensorDataset(torch.from_numpy(images.reshape(-1, 3, 32, 32).copy()),
+                         torch.from_numpy(labels.astype(np.int64)))
+
+
+def load_cifar10_batches(paths: list[Path], classes: tuple[int, int, int]) -> TensorDataset:
+    """Real CIFAR-10 python batches (`data_batch_1`, ..., `test_batch`), keeping three classes
+    relabelled 0, 1, 2 in the order given."""
+    images, labels = [], []
+    for path in map(Path, paths):
+        if not path.exists():
+            raise DataError(path, "file not found")
+        with path.open("rb") as f:
+            batch = pickle.load(f, encoding="bytes")
+        data = np.asarray(batch[b"data"], dtype=np.uint8)
+        y = np.asarray(batch[b"labels"])
+        keep = np.isin(y, classes)
+        images.append(data[keep])
+        labels.append(np.array([classes.index(v) for v in y[keep]]))
+    x = np.concatenate(images).reshape(-1, 3, 32, 32)
+    return TensorDataset(torch.from_numpy(x.copy()), torch.from_numpy(np.concatenate(labels)))
+
+
