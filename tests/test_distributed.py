@@ -30,8 +30,8 @@ def test_ddp_two_processes_equal_single_process_with_same_global_batch(tmp_path)
          *ARGS, "--run_dir", str(tmp_path / "ddp")],
         check=True, capture_output=True, timeout=300, env=env)
     _single(tmp_path / "single")
-    steps_ddp, ddp = metric_series(tmp_path / "ddp" / "metrics.csv", "train/loss")
-    steps_one, one = metric_series(tmp_path / "single" / "metrics.csv", "train/loss")
+    steps_ddp, ddp = metric_series(tmp_path / "ddp" / "metrics.csv", "train/batch_loss")
+    steps_one, one = metric_series(tmp_path / "single" / "metrics.csv", "train/batch_loss")
     assert steps_ddp == steps_one and len(one) == 40
     assert max(abs(a - b) for a, b in zip(ddp, one, strict=True)) < 1e-5
 

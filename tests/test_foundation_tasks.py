@@ -153,7 +153,7 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(tmp_path):
     deadline = time.time() + 240
     # Kill once a mid-epoch checkpoint exists and training has moved on past it.
     while time.time() < deadline:
-        rows = metrics.read_text().count("train/loss") if metrics.exists() else 0
+        rows = metrics.read_text().count("train/batch_loss") if metrics.exists() else 0
         if (tmp_path / "killed" / "last.pt").exists() and 25 <= rows < 80:
             break
         time.sleep(0.01)

@@ -288,7 +288,7 @@ def fit(
                 if scheduler is not None and cfg.scheduler_interval == "step":
                     scheduler.step()
                 if pos.step % cfg.log_every == 0:
-                    run.log({"train/loss": loss_value}, step=pos.samples)
+                    run.log({"train/batch_loss": loss_value}, step=pos.samples)
                 progress.update(pos.samples, loss_value)
                 epoch_done = pos.batch_in_epoch == len(global_batches)
                 if epoch_done:

@@ -105,7 +105,8 @@ def learning_curves(
 ) -> Figure:
     """Loss (and accuracy, where logged) per evaluation from `FitResult.history`.
 
-    The training curve is the mean over the batches since the previous evaluation
+    The training curve is a full evaluation of the training set when the task made one
+    (`train/loss`), else the mean over the batches since the previous evaluation
     (`train/avg_*`); the other splits are full evaluations.
     """
     xs = [h["samples"] for h in history]
@@ -113,10 +114,13 @@ def learning_curves(
     for metric in ("loss", "acc"):
         series = {}
         for split in splits:
-            key = f"{split}/avg_{metric}" if split == "train" else f"{split}/{metric}"
+            key = f"{split}/{metric}"
+            label = split
+            if split == "train" and not any(key in h for h in history):
+                key, label = f"train/avg_{metric}", "train (running mean)"
             pairs = [(x, h[key]) for x, h in zip(xs, history, strict=True) if key in h]
             if pairs:
-                series[split] = ([p[0] for p in pairs], [p[1] for p in pairs])
+                series[label] = ([p[0] for p in pairs], [p[1] for p in pairs])
         if series:
             plots["accuracy" if metric == "acc" else "loss"] = series
     return panels(plots, title, xlabel="training examples seen")

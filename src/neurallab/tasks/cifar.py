@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     metrics = run_.dir / "metrics.csv"
     per_batch = result.samples / result.steps if result.steps else 1  # examples per iteration
     series = {}
-    for label, key in (("train (per batch)", "train/loss"), ("val", "val/loss")):
+    for label, key in (("train (per batch)", "train/batch_loss"), ("val", "val/loss")):
         xs, ys = metric_series(metrics, key)
         series[label] = ([x / per_batch for x in xs], ys)
     acc = {label: ([x / per_batch for x in xs], ys) for label, (xs, ys) in

@@ -142,8 +142,8 @@ def run(args: argparse.Namespace) -> int:
         answers["fresh_training_fixed_mse"] = float(mse_loss(fresh_model(X), Y))
         answers["fresh_training_fresh_data_mse"] = float(mse_loss(fresh_model(X2), Y2))
 
-    steps, losses = metric_series(run_.dir / "metrics.csv", "train/loss")
-    fsteps, flosses = metric_series(fresh_run.dir / "metrics.csv", "train/loss")
+    steps, losses = metric_series(run_.dir / "metrics.csv", "train/batch_loss")
+    fsteps, flosses = metric_series(fresh_run.dir / "metrics.csv", "train/batch_loss")
     run_.save_figure(
         line_plot(
             {
