@@ -1,0 +1,79 @@
+"""The same RNN language model as `rnn_lm.py`, computed fast.
+
+Same modules, names and parameters (state_dicts are interchangeable); the work is reorganised:
+- input projections W_i2h i_t + b_i2h + b_h2h for all steps in one matmul, so the recurrence
+  loop does only h_{t-1} W_h2h^T and a ReLU per step;
+- the output projection, queries, keys and values for all positions in one matmul each;
+- causal attention for all positions at once: a (T, T) score matrix with the future masked;
+- generation keeps the last hidden state and the keys and values of the prefix (a cache), so a
+  new token costs O(1) projections instead of re-projecting the whole prefix.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from neurallab.models.rnn_lm import RNNLanguageModel
+
+
+class FastRNNLanguageModel(RNNLanguageModel):
+    def recurrence(self, embedded: torch.Tensor) -> torch.Tensor:
+        """Hidden states (B, T, h) of h_t = ReLU(W_i2h i_t + W_h2h h_{t-1}), h_0 = 0."""
+        cell = self.rnn.cell
+        inputs = cell.i2h(embedded) + cell.h2h.bias  # (B, T, h): every step's input term
+        w_hh = cell.h2h.weight.t()
+        h = torch.relu(inputs[:, 0])  # h_0 = 0 contributes only the bias, already added
+        states = [h]
+        for t in range(1, embedded.shape[1]):
+            h = torch.relu(torch.addmm(inputs[:, t], h, w_hh))
+            states.append(h)
+        return torch.stack(states, dim=1)
+
+    def causal_attention(self, y: torch.Tensor) -> torch.Tensor:
+        att = self.attention
+        q, k, v = att.query_transform(y), att.key_transform(y), att.value_transform(y)
+        scores = q @ k.transpose(1, 2) / math.sqrt(att.key_dim)  # (B, T, T): query t, key n
+        future = torch.ones(y.shape[1], y.shape[1], dtype=torch.bool, device=y.device).triu(1)
+        weights = torch.softmax(scores.masked_fill(future, float("-inf")), dim=-1)
+        return att.output_transform(weights @ v)
+
+    def forward(self, tokens: torch.Tensor):
+        hidden_states = self.recurrence(self.embeddings(tokens))
+        attn_inputs = self.rnn.out(hidden_states)
+        return self.lm_head(self.causal_attention(attn_inputs)), hidden_states, attn_inputs
+
+    def generate(
+        self,
+        tokens: torch.Tensor,
+        max_tokens: int = 10,
+        temperature: float = 0.0,
+        top_k: int | None = None,
+    ) -> torch.Tensor:
+        """Same tokens as the reference for temperature 0; keys/values are cached."""
+        self.eval()
+        att, cell = self.attention, self.rnn.cell
+        with torch.no_grad():
+            logits, hidden_states, attn_inputs = self.forward(tokens)
+            h = hidden_states[:, -1]
+            keys, values = att.key_transform(attn_inputs), att.value_transform(attn_inputs)
+            token = self._pick(logits[:, -1], temperature, top_k)
+            generated = [token]
+            for _ in range(max_tokens - 1):
+                h = cell(self.embeddings(token[:, 0]), h)
+                y = self.rnn.out(h)
+                keys = torch.cat([keys, att.key_transform(y).unsqueeze(1)], dim=1)
+                values = torch.cat([values, att.value_transform(y).unsqueeze(1)], dim=1)
+                q = att.query_transform(y).unsqueeze(2)  # (B, dk, 1)
+                weights = torch.softmax((keys @ q).squeeze(2) / math.sqrt(att.key_dim), dim=1)
+                a = att.output_transform((weights.unsqueeze(1) @ values).squeeze(1))
+                token = self._pick(self.lm_head(a), temperature, top_k)
+                generated.append(token)
+        return torch.cat(generated, dim=1).view(-1)
+
+    def _pick(self, logits: torch.Tensor, temperature: float, top_k: int | None) -> torch.Tensor:
+        if top_k is not None and temperature > 0:
+            kth = logits.topk(top_k, dim=-1).values[..., -1:]
+            logits = logits.masked_fill(logits < kth, float("-inf"))
+        return self.select_token(logits, temperature)

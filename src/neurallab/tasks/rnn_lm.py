@@ -1,0 +1,141 @@
+"""HW7: train the RNN language model with self-attention (fast path) on token sequences.
+
+Handout defaults: embed, hidden, dk, dv and batch size 128; 50,000 sequences; Adam lr 1e-3;
+gradients clipped at norm 1; validation every 10% of the sequences on the first validation
+batch (the course's definition; `--full_validation` uses the whole set). Writes the course's
+three files (`train_losses.txt`, `val_losses.txt`, `metrics.txt`) into the run folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.data import TensorDataset
+
+from neurallab.data import stories
+from neurallab.engine import StepOutput, fit
+from neurallab.errors import UserError
+from neurallab.flags import positive_int
+from neurallab.models.rnn_lm_fast import FastRNNLanguageModel
+from neurallab.report.plots import line_plot
+from neurallab.tasks.common import add_engine_args, finish, fit_config, make_optimizer, open_run
+
+COMMAND = "rnn-lm"
+HELP = "HW7: RNN + self-attention language model (train, validate every 10%, course output files)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_engine_args(
+        parser, epochs=1000, batch_size=128, lr=1e-3, seed=10601, optimizer="adam", clip_grad=1.0
+    )
+    parser.add_argument(
+        "--num_sequences",
+        type=positive_int,
+        default=50_000,
+        help="training budget in sequences (the data is cycled if needed)",
+    )
+    parser.add_argument("--train_data", type=Path, default=None, help="course JSON (default: BBC)")
+    parser.add_argument("--val_data", type=Path, default=None)
+    parser.add_argument("--tokenizer", type=Path, default=None, help="tokenizer directory")
+    for flag in ("--embed_dim", "--hidden_dim", "--dk", "--dv"):
+        parser.add_argument(flag, type=positive_int, default=128)
+    parser.add_argument(
+        "--full_validation",
+        action="store_true",
+        help="validate on the whole validation set, not its first batch",
+    )
+
+
+def lm_step(model: torch.nn.Module, batch) -> StepOutput:
+    (tokens,) = batch
+    logits, _, _ = model(tokens)
+    loss = torch.nn.functional.cross_entropy(
+        logits[:, :-1].reshape(-1, logits.shape[-1]).float(), tokens[:, 1:].reshape(-1)
+    )
+    return StepOutput(loss=loss, size=len(tokens))
+
+
+def load_data(args: argparse.Namespace):
+    defaults = (
+        stories.default_paths()
+        if not (args.train_data and args.val_data and args.tokenizer)
+        else {}
+    )
+    tokenizer_dir = args.tokenizer or defaults["tokenizer"]
+    vocab = stories.load_tokenizer(tokenizer_dir).get_vocab_size()
+    train = stories.read_sequences(args.train_data or defaults["train"], vocab)
+    valid = stories.read_sequences(args.val_data or defaults["valid"], vocab)
+    return (
+        TensorDataset(torch.stack(train)),
+        TensorDataset(torch.stack(valid)),
+        vocab,
+        tokenizer_dir,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    if args.num_sequences < args.batch_size:
+        raise UserError(
+            f"--num_sequences {args.num_sequences} is smaller than --batch_size "
+            f"{args.batch_size}: not one batch would be trained"
+        )
+    train, valid, vocab, tokenizer_dir = load_data(args)
+    args.tokenizer = Path(tokenizer_dir).resolve()  # recorded in config.json for `generate`
+    torch.manual_seed(args.seed)
+    model = FastRNNLanguageModel(args.embed_dim, args.hidden_dim, vocab, args.dk, args.dv)
+    run_ = open_run(COMMAND, args, model)
+    val_set = valid if args.full_validation else TensorDataset(valid.tensors[0][: args.batch_size])
+    every = max(1, int(args.num_sequences * 0.1) // args.batch_size)
+    cfg = fit_config(
+        args,
+        max_samples=args.num_sequences,
+        eval_every=every,
+        best_metric="val/loss",
+        best_mode="min",
+    )
+    result = fit(
+        model,
+        make_optimizer(args, model.parameters()),
+        train,
+        lm_step,
+        run_,
+        cfg,
+        eval_sets={"val": val_set},
+    )
+    train_losses = [round(h["train/avg_loss"], 6) for h in result.history if "train/avg_loss" in h]
+    val_losses = [round(h["val/loss"], 6) for h in result.history]
+    (run_.dir / "train_losses.txt").write_text("".join(f"{x}\n" for x in train_losses))
+    (run_.dir / "val_losses.txt").write_text("".join(f"{x}\n" for x in val_losses))
+    (run_.dir / "metrics.txt").write_text(
+        f"Final Train Loss: {train_losses[-1]}\nFinal Valid Loss: {val_losses[-1]}\n"
+    )
+    seen = [h["samples"] for h in result.history]
+    run_.save_figure(
+        line_plot(
+            {
+                "train (mean since last point)": (seen, train_losses),
+                "validation": (seen, val_losses),
+            },
+            f"HW7 LM: embed {args.embed_dim}, hidden {args.hidden_dim}, batch {args.batch_size}",
+            "sequences seen",
+            "cross-entropy (nats/token)",
+        ),
+        "losses.png",
+    )
+    print(
+        f"final train loss {train_losses[-1]:.4f}, validation loss {val_losses[-1]:.4f} "
+        f"after {result.samples:,} sequences ({result.seconds:.1f} s)"
+    )
+    finish(
+        run_,
+        result,
+        started,
+        final_train_loss=train_losses[-1],
+        final_val_loss=val_losses[-1],
+        vocab_size=vocab,
+    )
+    return 0
