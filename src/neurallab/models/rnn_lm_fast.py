@@ -18,18 +18,48 @@ import torch
 from neurallab.models.rnn_lm import RNNLanguageModel
 
 
+class ReluRecurrence(torch.autograd.Function):
+    """h_t = ReLU(x_t + h_{t-1} W^T), h_0 = 0, for all t, with a hand-written backward.
+
+    One autograd node instead of T: backprop through time is the loop
+    dz_t = (dh_t + dz_{t+1} W) * [h_t > 0], then dW = sum_t dz_t^T h_{t-1} in one matmul.
+    """
+
+    @staticmethod
+    def forward(ctx, inputs: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        w_t = weight.to(inputs.dtype).t()
+        states = torch.empty_like(inputs)
+        h = torch.relu(inputs[:, 0])
+        states[:, 0] = h
+        for t in range(1, inputs.shape[1]):
+            h = torch.relu(torch.addmm(inputs[:, t], h, w_t))
+            states[:, t] = h
+        ctx.save_for_backward(states, weight)
+        return states
+
+    @staticmethod
+    def backward(ctx, grad_states: torch.Tensor):
+        states, weight = ctx.saved_tensors
+        w = weight.to(states.dtype)
+        grad_z = torch.empty_like(states)
+        carry = torch.zeros_like(states[:, 0])  # dL/dh_t coming back from step t+1
+        for t in range(states.shape[1] - 1, -1, -1):
+            dz = (grad_states[:, t] + carry) * (states[:, t] > 0)
+            grad_z[:, t] = dz
+            carry = dz @ w
+        # dW = sum_{t>=1} dz_t^T h_{t-1}: all steps in one matmul.
+        h_prev = states[:, :-1].reshape(-1, states.shape[-1])
+        grad_w = grad_z[:, 1:].reshape(-1, states.shape[-1]).t() @ h_prev
+        return grad_z, grad_w.to(weight.dtype)
+
+
 class FastRNNLanguageModel(RNNLanguageModel):
     def recurrence(self, embedded: torch.Tensor) -> torch.Tensor:
-        """Hidden states (B, T, h) of h_t = ReLU(W_i2h i_t + W_h2h h_{t-1}), h_0 = 0."""
+        """Hidden states (B, T, h) of h_t = ReLU(W_i2h i_t + W_h2h h_{t-1}), h_0 = 0 (7.6.1)."""
         cell = self.rnn.cell
-        inputs = cell.i2h(embedded) + cell.h2h.bias  # (B, T, h): every step's input term
-        w_hh = cell.h2h.weight.t()
-        h = torch.relu(inputs[:, 0])  # h_0 = 0 contributes only the bias, already added
-        states = [h]
-        for t in range(1, embedded.shape[1]):
-            h = torch.relu(torch.addmm(inputs[:, t], h, w_hh))
-            states.append(h)
-        return torch.stack(states, dim=1)
+        # Every step's input term in one matmul; h_0 = 0 leaves only the h2h bias at t = 1.
+        inputs = cell.i2h(embedded) + cell.h2h.bias
+        return ReluRecurrence.apply(inputs, cell.h2h.weight)
 
     def causal_attention(self, y: torch.Tensor) -> torch.Tensor:
         att = self.attention

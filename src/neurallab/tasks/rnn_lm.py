@@ -59,15 +59,17 @@ def lm_step(model: torch.nn.Module, batch) -> StepOutput:
 
 
 def load_data(args: argparse.Namespace):
-    defaults = (
-        stories.default_paths()
-        if not (args.train_data and args.val_data and args.tokenizer)
-        else {}
-    )
+    """Train/valid tensors (N, T) and the tokenizer folder; the BBC defaults fill what is unset."""
+    given = args.train_data and args.val_data and args.tokenizer
+    defaults = {} if given else stories.default_paths()
     tokenizer_dir = args.tokenizer or defaults["tokenizer"]
+    train = stories.load_sequences(args.train_data or defaults["train"], tokenizer_dir)
+    valid = stories.load_sequences(args.val_data or defaults["valid"], tokenizer_dir)
+    if train[0].shape != valid[0].shape:
+        raise UserError(
+            f"--train_data sequences have {len(train[0])} tokens, --val_data {len(valid[0])}"
+        )
     vocab = stories.load_tokenizer(tokenizer_dir).get_vocab_size()
-    train = stories.read_sequences(args.train_data or defaults["train"], vocab)
-    valid = stories.read_sequences(args.val_data or defaults["valid"], vocab)
     return (
         TensorDataset(torch.stack(train)),
         TensorDataset(torch.stack(valid)),
