@@ -66,8 +66,9 @@ def generate_samples(
     out = {}
     for t in temperatures:
         n = 1 if t == 0 else samples  # greedy decoding gives one answer
+        # Decode prompt and continuation together so the first new word keeps its space.
         out[t] = [
-            prompt + tokenizer.decode(model.generate(prompt_tokens, num_tokens, t, top_k).tolist())
+            tokenizer.decode(ids + model.generate(prompt_tokens, num_tokens, t, top_k).tolist())
             for _ in range(n)
         ]
     return out
