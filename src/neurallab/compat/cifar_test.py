@@ -1,6 +1,6 @@
 """Drop-in for the course's `test.py` (CNN/RNN handout Q3): test accuracy of saved weights.
 
-    python -m neurallab.compat.cifar_test --weights runs/cifar/<run>/best.pt
+python -m neurallab.compat.cifar_test --weights runs/cifar/<run>/best.pt
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import glob
+import hashlib
 import pickle
 import re
 import subprocess
@@ -33,6 +34,7 @@ from torch.utils.data import TensorDataset
 from neurallab.data import transforms as T
 from neurallab.data.registry import Progress, dataset, dataset_path
 from neurallab.data.text import stratified_split
+from neurallab.engine.checkpoint import save_atomic
 from neurallab.errors import DataError, UserError
 
 CLASSES = ("animals", "food", "transportation")
@@ -45,13 +47,20 @@ SPLITS = ("train", "val", "test")
 def _fetch_openclipart(workdir: Path) -> Path:
     """Download and unpack Debian's openclipart-png without root; returns its png/ folder."""
     try:
-        subprocess.run(["apt-get", "download", "openclipart-png"], cwd=workdir, check=True,
-                       capture_output=True, text=True, timeout=1800)
+        subprocess.run(
+            ["apt-get", "download", "openclipart-png"],
+            cwd=workdir,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
     except (subprocess.CalledProcessError, FileNotFoundError) as exc:
         detail = getattr(exc, "stderr", "") or str(exc)
-        raise UserError("could not download Debian's openclipart-png (run `apt-get update` once, "
-                        f"then retry): {detail.strip().splitlines()[-1] if detail.strip() else exc}"
-                        ) from None
+        raise UserError(
+            "could not download Debian's openclipart-png (run `apt-get update` once, "
+            f"then retry): {detail.strip().splitlines()[-1] if detail.strip() else exc}"
+        ) from None
     deb = next(workdir.glob("openclipart-png*.deb"))
     subprocess.run(["dpkg-deb", "-x", str(deb), str(workdir / "x")], check=True, timeout=1800)
     return workdir / "x" / "usr" / "share" / "openclipart" / "png"
@@ -80,17 +89,24 @@ def composite_on_white(path: Path) -> Image.Image | None:
 
 def _shorter_side(img: Image.Image, size: int) -> Image.Image:
     scale = size / min(img.size)
-    return img.resize((max(size, round(img.width * scale)), max(size, round(img.height * scale))),
-                      Image.BILINEAR)
+    return img.resize(
+        (max(size, round(img.width * scale)), max(size, round(img.height * scale))), Image.BILINEAR
+    )
 
 
-@dataset("clipart3", "3 classes of openclipart-png (animals/food/transportation): HW0 CSV+JPEG and CIFAR-3 pickles")
+@dataset(
+    "clipart3",
+    "3 classes of openclipart-png (animals/food/transportation): HW0 CSV+JPEG and CIFAR-3 pickles",
+)
 def build_clipart3(out: Path, progress: Progress) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         progress.stage("downloading openclipart-png (131 MB)")
         png_root = _fetch_openclipart(Path(tmp))
-        files = [(c, Path(p)) for c in CLASSES
-                 for p in sorted(glob.glob(str(png_root / c / "**" / "*.png"), recursive=True))]
+        files = [
+            (c, Path(p))
+            for c in CLASSES
+            for p in sorted(glob.glob(str(png_root / c / "**" / "*.png"), recursive=True))
+        ]
         progress.stage("compositing and resizing", total=len(files))
         pictures = []
         for label, path in files:
@@ -114,8 +130,9 @@ def _write_course_layout(out: Path, pictures: list[tuple[str, str, Image.Image]]
         counters[label] += 1
         _shorter_side(img, 256).save(data_dir / label / name, quality=92)
         rows[split].append((f"./data/{label}/{name}", title, label, CLASSES.index(label)))
-        tiny = np.asarray(T.center_crop(torch.from_numpy(np.asarray(_shorter_side(img, 32)))
-                                        .permute(2, 0, 1), 32))
+        tiny = np.asarray(
+            T.center_crop(torch.from_numpy(np.asarray(_shorter_side(img, 32))).permute(2, 0, 1), 32)
+        )
         small[split][0].append(tiny.reshape(-1))  # planes R, G, B of 32x32 = 3072 values
         small[split][1].append([CLASSES.index(label)])
     (out / "cifar3").mkdir()
@@ -126,8 +143,13 @@ def _write_course_layout(out: Path, pictures: list[tuple[str, str, Image.Image]]
             writer.writerows(rows[split])
         images, labels = small[split]
         with (out / "cifar3" / f"{split}.pkl").open("wb") as f:
-            pickle.dump({"images": np.stack(images).astype(np.uint8),
-                         "labels": np.asarray(labels, dtype=np.int64)}, f)
+            pickle.dump(
+                {
+                    "images": np.stack(images).astype(np.uint8),
+                    "labels": np.asarray(labels, dtype=np.int64),
+                },
+                f,
+            )
 
 
 def default_csv(split: str) -> Path:
@@ -149,13 +171,17 @@ def read_image_csv(path: Path) -> list[tuple[Path, str, int]]:
         reader = csv.DictReader(f)
         missing = [c for c in ("image", "label", "label_idx") if c not in (reader.fieldnames or [])]
         if missing:
-            raise DataError(path, f"missing column(s) {', '.join(missing)}; expected {','.join(COLUMNS)}")
+            raise DataError(
+                path, f"missing column(s) {', '.join(missing)}; expected {','.join(COLUMNS)}"
+            )
         rows = []
         for number, row in enumerate(reader, start=1):
             try:
                 idx = int(row["label_idx"])
             except (TypeError, ValueError):
-                raise DataError(path, f"label_idx {row['label_idx']!r} is not an integer", row=number) from None
+                raise DataError(
+                    path, f"label_idx {row['label_idx']!r} is not an integer", row=number
+                ) from None
             image = _resolve(path, row["image"] or "")
             if image is None:
                 raise DataError(path, f"image file {row['image']!r} not found", row=number)
@@ -173,32 +199,64 @@ def _resolve(csv_path: Path, image: str) -> Path | None:
     return None
 
 
-def decode(path: Path, csv_path: Path, row: int, size: int) -> torch.Tensor:
-    """One image as uint8 (3, size, size): shorter side resized (antialiased), centre crop."""
+def decode(path: Path, csv_path: Path, row: int, size: int | None) -> torch.Tensor:
+    """One image as uint8 (3, H, W); with `size`, shorter side resized (antialiased) to it and
+    centre-cropped to size x size. Unreadable files name the CSV and its row."""
     try:
-        with Image.open(path) as img:
-            rgb = np.asarray(img.convert("RGB"))
-    except (UnidentifiedImageError, OSError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                rgb = np.asarray(img.convert("RGB"))
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ) as exc:
         raise DataError(csv_path, f"cannot read image {path.name}: {exc}", row=row) from None
     tensor = torch.from_numpy(rgb.copy()).permute(2, 0, 1)
-    return T.center_crop(T.resize_shorter(tensor, size), size)
+    return tensor if size is None else T.center_crop(T.resize_shorter(tensor, size), size)
 
 
-def load_image_split(csv_path: Path, size: int = 256, num_labels: int | None = None) -> TensorDataset:
-    """A split as (uint8 images (N, 3, size, size), labels), decoded once and cached."""
+def _fingerprint(rows: list[tuple[Path, str, int]], size: int) -> str:
+    """Identifies the decoded cache: every image's path, size and modification time."""
+    h = hashlib.sha256(f"{size}".encode())
+    for path, _, idx in rows:
+        st = path.stat()
+        h.update(f"{path}|{st.st_size}|{st.st_mtime_ns}|{idx}\n".encode())
+    return h.hexdigest()
+
+
+def load_image_split(
+    csv_path: Path, size: int = 256, num_labels: int | None = None
+) -> TensorDataset:
+    """A split as (uint8 images (N, 3, size, size), labels (N,)).
+
+    Images are decoded and resized once and cached next to the CSV (`img_train.256px.pt`); the
+    cache is used only while every listed image file is unchanged.
+    """
+    csv_path = Path(csv_path)
     rows = read_image_csv(csv_path)
     for number, (_, _, idx) in enumerate(rows, start=1):
         if idx < 0 or (num_labels is not None and idx >= num_labels):
-            raise DataError(csv_path, f"label_idx {idx} is out of range 0..{(num_labels or 1) - 1}", row=number)
+            top = "" if num_labels is None else f" 0..{num_labels - 1}"
+            raise DataError(csv_path, f"label_idx {idx} is out of range{top}", row=number)
     cache = csv_path.with_suffix(f".{size}px.pt")
-    if cache.exists() and cache.stat().st_mtime >= csv_path.stat().st_mtime:
-        data = torch.load(cache, weights_only=True)
-        if len(data["labels"]) == len(rows):
-            return TensorDataset(data["images"], data["labels"])
-    images = torch.stack([decode(p, csv_path, n, size) for n, (p, _, _) in enumerate(rows, start=1)])
+    key = _fingerprint(rows, size)
+    if cache.exists():
+        try:
+            cached = torch.load(cache, weights_only=True)
+            if cached.get("key") == key:
+                return TensorDataset(cached["images"], cached["labels"])
+        except Exception:  # noqa: BLE001 - a damaged cache is rebuilt, never trusted
+            pass
+    images = torch.stack(
+        [decode(p, csv_path, n, size) for n, (p, _, _) in enumerate(rows, start=1)]
+    )
     labels = torch.tensor([idx for _, _, idx in rows])
     try:
-        torch.save({"images": images, "labels": labels}, cache)
+        save_atomic({"key": key, "images": images, "labels": labels}, cache)
     except OSError:
         pass  # a read-only data folder: decode again next time
     return TensorDataset(images, labels)
@@ -212,8 +270,21 @@ def label_names_of(csv_path: Path) -> list[str]:
 
 
 # -- CIFAR formats ------------------------------------------------------------------------
-def load_cifar3(path: Path) -> TensorDataset:
-    """The course's CIFAR-3 pickle -> (uint8 images (N, 3, 32, 32), labels (N,))."""
+def _check_labels(path: Path, labels: np.ndarray, num_classes: int) -> None:
+    bad = np.flatnonzero((labels < 0) | (labels >= num_classes))
+    if len(bad):
+        raise DataError(
+            path,
+            f"label {labels[bad[0]]} is out of range 0..{num_classes - 1}",
+            row=int(bad[0]) + 1,
+        )
+
+
+def load_cifar3(path: Path, num_classes: int = 3) -> TensorDataset:
+    """The course's CIFAR-3 pickle -> (uint8 images (N, 3, 32, 32), labels (N,)).
+
+    `images` is N x 3072: the R, G and B planes of each 32x32 picture, in that order.
+    """
     path = Path(path)
     if not path.exists():
         raise DataError(path, "file not found")
@@ -221,30 +292,44 @@ def load_cifar3(path: Path) -> TensorDataset:
         with path.open("rb") as f:
             data = pickle.load(f, encoding="latin1")
         images = np.asarray(data["images"], dtype=np.uint8)
-        labels = np.asarray(data["labels"]).reshape(-1)
-    except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as exc:
+        labels = np.asarray(data["labels"]).reshape(-1).astype(np.int64)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure is bad input
         raise DataError(path, f"not a CIFAR-3 pickle with 'images' and 'labels' ({exc})") from None
     if images.ndim != 2 or images.shape[1] != 3072 or len(labels) != len(images):
-        raise DataError(path, f"expected images N x 3072 and N labels, got {images.shape} and {labels.shape}")
-    return TensorDataset(torch.from_numpy(images.reshape(-1, 3, 32, 32).copy()),
-                         torch.from_numpy(labels.astype(np.int64)))
+        raise DataError(
+            path, f"expected images N x 3072 and N labels, got {images.shape} and {labels.shape}"
+        )
+    if not len(images):
+        raise DataError(path, "no images: the split is empty")
+    _check_labels(path, labels, num_classes)
+    return TensorDataset(
+        torch.from_numpy(images.reshape(-1, 3, 32, 32).copy()), torch.from_numpy(labels)
+    )
 
 
-def load_cifar10_batches(paths: list[Path], classes: tuple[int, int, int]) -> TensorDataset:
-    """Real CIFAR-10 python batches (`data_batch_1`, ..., `test_batch`), keeping three classes
-    relabelled 0, 1, 2 in the order given."""
+def load_cifar10_batches(paths: list[Path], classes: tuple[int, ...]) -> TensorDataset:
+    """Real CIFAR-10 python batches (`data_batch_1`, ..., `test_batch`: dicts with b"data"
+    N x 3072 uint8 and b"labels"), keeping the given classes relabelled 0, 1, ... in order."""
+    if len(set(classes)) != len(classes) or not all(0 <= c <= 9 for c in classes):
+        raise UserError(f"--classes: need distinct CIFAR-10 classes in 0..9, got {list(classes)}")
     images, labels = [], []
     for path in map(Path, paths):
         if not path.exists():
-            raise DataError(path, "file not found")
-        with path.open("rb") as f:
-            batch = pickle.load(f, encoding="bytes")
-        data = np.asarray(batch[b"data"], dtype=np.uint8)
-        y = np.asarray(batch[b"labels"])
+            raise DataError(path, "file not found (expected a CIFAR-10 python batch)")
+        try:
+            with path.open("rb") as f:
+                batch = pickle.load(f, encoding="bytes")
+            data = np.asarray(batch[b"data"], dtype=np.uint8)
+            y = np.asarray(batch[b"labels"], dtype=np.int64)
+        except Exception as exc:  # noqa: BLE001 - any unpickling failure is bad input
+            raise DataError(path, f"not a CIFAR-10 python batch ({exc})") from None
+        if data.ndim != 2 or data.shape[1] != 3072 or len(y) != len(data):
+            raise DataError(path, f"expected data N x 3072 and N labels, got {data.shape}")
+        _check_labels(path, y, 10)
         keep = np.isin(y, classes)
         images.append(data[keep])
-        labels.append(np.array([classes.index(v) for v in y[keep]]))
+        labels.append(np.array([classes.index(v) for v in y[keep]], dtype=np.int64))
     x = np.concatenate(images).reshape(-1, 3, 32, 32)
+    if not len(x):
+        raise DataError(paths[0], f"no images of classes {list(classes)}: the split is empty")
     return TensorDataset(torch.from_numpy(x.copy()), torch.from_numpy(np.concatenate(labels)))
-
-

@@ -96,13 +96,19 @@ def rotate(x: torch.Tensor, degrees: torch.Tensor) -> torch.Tensor:
     cos, sin = torch.cos(theta), torch.sin(theta)
     zeros = torch.zeros_like(cos)
     # The grid maps output pixels to input pixels: the inverse rotation.
-    matrix = torch.stack([torch.stack([cos, -sin, zeros], -1), torch.stack([sin, cos, zeros], -1)], 1)
+    matrix = torch.stack(
+        [torch.stack([cos, -sin, zeros], -1), torch.stack([sin, cos, zeros], -1)], 1
+    )
     grid = F.affine_grid(matrix, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
-def cifar_augment(x: torch.Tensor, generator: torch.Generator | None = None,
-                  jitter: float = 0.2, max_degrees: float = 30.0) -> torch.Tensor:
+def cifar_augment(
+    x: torch.Tensor,
+    generator: torch.Generator | None = None,
+    jitter: float = 0.2,
+    max_degrees: float = 30.0,
+) -> torch.Tensor:
     """The CIFAR handout's augmentation on a float batch in [0, 1]: colour jitter (brightness,
     contrast, saturation by factors in [1 - jitter, 1 + jitter]), a random rotation of up to
     ±max_degrees, and a horizontal flip with probability 1/2."""

@@ -17,9 +17,12 @@ class NeuralNetwork(nn.Module):
         super().__init__()
         self.flatten = nn.Flatten()
         self.linear_relu_stack = nn.Sequential(
-            nn.Linear(channels * size * size, 512), nn.ReLU(),
-            nn.Linear(512, 512), nn.ReLU(),
-            nn.Linear(512, classes))
+            nn.Linear(channels * size * size, 512),
+            nn.ReLU(),
+            nn.Linear(512, 512),
+            nn.ReLU(),
+            nn.Linear(512, classes),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.linear_relu_stack(self.flatten(x))
@@ -39,12 +42,17 @@ class CNN(nn.Module):
             raise ValueError(f"image size must be a multiple of 8, got {size}")
         s = size // 4
         self.layers = nn.Sequential(
-            nn.Conv2d(channels, 128, kernel_size=4, stride=4), nn.LayerNorm([128, s, s]),
-            nn.Conv2d(128, 128, kernel_size=7, padding=3), nn.LayerNorm([128, s, s]),
-            nn.Conv2d(128, 256, kernel_size=1), nn.GELU(),
+            nn.Conv2d(channels, 128, kernel_size=4, stride=4),
+            nn.LayerNorm([128, s, s]),
+            nn.Conv2d(128, 128, kernel_size=7, padding=3),
+            nn.LayerNorm([128, s, s]),
+            nn.Conv2d(128, 256, kernel_size=1),
+            nn.GELU(),
             nn.Conv2d(256, 128, kernel_size=1),
-            nn.AvgPool2d(2), nn.Flatten(),
-            nn.Linear(128 * (s // 2) ** 2, classes))
+            nn.AvgPool2d(2),
+            nn.Flatten(),
+            nn.Linear(128 * (s // 2) ** 2, classes),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layers(x)

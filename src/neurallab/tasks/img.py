@@ -28,12 +28,20 @@ HELP = "HW0 §3: image classifier (MLP or CNN) on 3-class colour pictures"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_engine_args(parser, epochs=5, batch_size=8, lr=1e-3, seed=10999, optimizer="sgd")
-    parser.add_argument("--data_dir", type=Path, default=None,
-                        help="folder with img_train/val/test.csv (default: prepared clip art)")
+    parser.add_argument(
+        "--data_dir",
+        type=Path,
+        default=None,
+        help="folder with img_train/val/test.csv (default: prepared clip art)",
+    )
     parser.add_argument("--model", choices=("simple", "cnn"), default="simple")
     parser.add_argument("--grayscale", action="store_true", help="one luma channel (Q3.4)")
-    parser.add_argument("--image_size", type=positive_int, default=256,
-                        help="resize shorter side + centre crop to this size (course: 256)")
+    parser.add_argument(
+        "--image_size",
+        type=positive_int,
+        default=256,
+        help="resize shorter side + centre crop to this size (course: 256)",
+    )
 
 
 def prepare_batch(images: torch.Tensor, grayscale: bool) -> torch.Tensor:
@@ -49,8 +57,9 @@ def make_step(grayscale: bool):
         logits = model(prepare_batch(images, grayscale))
         # The starter sums the loss over the batch (reduction='sum').
         loss = torch.nn.functional.cross_entropy(logits, labels, reduction="sum")
-        return StepOutput(loss=loss, size=len(labels), correct=(logits.argmax(1) == labels).sum(),
-                          summed=True)
+        return StepOutput(
+            loss=loss, size=len(labels), correct=(logits.argmax(1) == labels).sum(), summed=True
+        )
 
     return step
 
@@ -61,40 +70,69 @@ def captioned_first_batches(model, sets, names, args, run, step: int) -> list[Pa
     model.eval()
     paths = []
     for split, dataset in sets.items():
-        images, labels = dataset.tensors[0][: args.batch_size], dataset.tensors[1][: args.batch_size]
+        images, labels = (
+            dataset.tensors[0][: args.batch_size],
+            dataset.tensors[1][: args.batch_size],
+        )
         inputs = prepare_batch(images, args.grayscale)
         predicted = model(inputs).argmax(1)
         shown = [T.denormalize(x) for x in inputs]
-        captions = [f"{names[p]} / {names[t]}" for p, t in zip(predicted.tolist(), labels.tolist(), strict=True)]
+        captions = [
+            f"{names[p]} / {names[t]}"
+            for p, t in zip(predicted.tolist(), labels.tolist(), strict=True)
+        ]
         run.log_images(f"{split}/first_batch", shown, captions, step=step)
-        paths.append(run.save_figure(image_grid(shown, captions, f"{split}: predicted / true",
-                                                cols=min(8, len(shown))), f"{split}_first_batch.png"))
+        paths.append(
+            run.save_figure(
+                image_grid(shown, captions, f"{split}: predicted / true", cols=min(8, len(shown))),
+                f"{split}_first_batch.png",
+            )
+        )
     return paths
 
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    csvs = {s: (args.data_dir / f"img_{s}.csv" if args.data_dir else data.default_csv(s))
-            for s in data.SPLITS}
+    csvs = {
+        s: (args.data_dir / f"img_{s}.csv" if args.data_dir else data.default_csv(s))
+        for s in data.SPLITS
+    }
     names = data.label_names_of(csvs["train"])
-    sets = {s: data.load_image_split(p, args.image_size, num_labels=len(names)) for s, p in csvs.items()}
+    sets = {
+        s: data.load_image_split(p, args.image_size, num_labels=len(names)) for s, p in csvs.items()
+    }
     torch.manual_seed(args.seed)
     channels = 1 if args.grayscale else 3
-    model = (NeuralNetwork if args.model == "simple" else CNN)(channels, args.image_size, len(names))
+    model = (NeuralNetwork if args.model == "simple" else CNN)(
+        channels, args.image_size, len(names)
+    )
     run_ = open_run(COMMAND, args, model)
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"{args.model} model, {channels}x{args.image_size}x{args.image_size} input: "
-          f"{n_params:,} parameters; {len(sets['train'])}/{len(sets['val'])}/{len(sets['test'])} images")
-    result = fit(model, make_optimizer(args, model.parameters()), sets["train"],
-                 make_step(args.grayscale), run_, fit_config(args, best_metric="val/acc"),
-                 eval_sets=sets)
+    print(
+        f"{args.model} model, {channels}x{args.image_size}x{args.image_size} input: "
+        f"{n_params:,} parameters; {len(sets['train'])}/{len(sets['val'])}/{len(sets['test'])} images"
+    )
+    result = fit(
+        model,
+        make_optimizer(args, model.parameters()),
+        sets["train"],
+        make_step(args.grayscale),
+        run_,
+        fit_config(args, best_metric="val/acc"),
+        eval_sets=sets,
+    )
     captioned_first_batches(model, sets, names, args, run_, step=result.samples)
-    run_.save_figure(learning_curves(result.history, f"HW0 §3: {args.model} model"
-                                     + (" (grayscale)" if args.grayscale else "")), "curves.png")
+    run_.save_figure(
+        learning_curves(
+            result.history,
+            f"HW0 §3: {args.model} model" + (" (grayscale)" if args.grayscale else ""),
+        ),
+        "curves.png",
+    )
     save_atomic(model.state_dict(), run_.dir / "model.pth")  # the starter's output file
     f = result.metrics
-    print(f"train acc {f['train/acc']:.4f}, val acc {f['val/acc']:.4f}, test acc {f['test/acc']:.4f}")
+    print(
+        f"train acc {f['train/acc']:.4f}, val acc {f['val/acc']:.4f}, test acc {f['test/acc']:.4f}"
+    )
     finish(run_, result, started, labels=names, train_acc=f["train/acc"], test_acc=f["test/acc"])
     return 0
-
-
