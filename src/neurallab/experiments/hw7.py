@@ -21,11 +21,9 @@ def _lm(out: Path, name: str, num_sequences: int, *flags: str) -> dict:
 
 
 def _curves(s: dict, folder: Path) -> tuple[list[int], list[float], list[float]]:
-    train = [float(x) for x in (folder / "train_losses.txt").read_text().split()]
-    val = [float(x) for x in (folder / "val_losses.txt").read_text().split()]
-    n = len(val)
-    seen = [round(s["samples"] * (i + 1) / n) for i in range(n)]
-    return seen, train, val
+    """(sequences seen, train loss, validation loss) at each of the run's evaluations."""
+    curve = s["curve"]
+    return curve["sequences"], curve["train_loss"], curve["val_loss"]
 
 
 def q1(budget: Budget, out: Path) -> Answer:

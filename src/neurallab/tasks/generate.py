@@ -58,7 +58,7 @@ def generate_samples(
     top_k: int | None,
     seed: int,
 ) -> dict[float, list[str]]:
-    ids = tokenizer.encode(prompt, add_special_tokens=False).ids
+    ids = tokenizer.encode(prompt, add_special_tokens=False).ids if prompt.strip() else []
     if not ids:
         raise UserError(f"--prompt {prompt!r} tokenises to nothing")
     prompt_tokens = torch.tensor([ids])

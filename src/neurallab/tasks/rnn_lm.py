@@ -139,5 +139,6 @@ def run(args: argparse.Namespace) -> int:
         final_train_loss=train_losses[-1],
         final_val_loss=val_losses[-1],
         vocab_size=vocab,
+        curve={"sequences": seen, "train_loss": train_losses, "val_loss": val_losses},
     )
     return 0
