@@ -191,6 +191,12 @@ def read_image_csv(path: Path) -> list[tuple[Path, str, int]]:
     return rows
 
 
+def read_prompts(path: Path) -> list[str]:
+    """The `prompt` column in row order ("" where the CSV has none)."""
+    with Path(path).open(newline="", encoding="utf-8") as f:
+        return [row.get("prompt") or "" for row in csv.DictReader(f)]
+
+
 def _resolve(csv_path: Path, image: str) -> Path | None:
     for base in (csv_path.parent.parent, csv_path.parent):
         candidate = (base / image).resolve()

@@ -6,6 +6,9 @@ import json
 from pathlib import Path
 
 from neurallab.experiments.base import Answer, Budget, Question, markdown_table, run_command
+from neurallab.report.plots import line_plot
+from neurallab.tracking import metric_series
+from neurallab.tracking.run import Run
 
 
 def _flags(budget: Budget) -> list[str]:
@@ -47,31 +50,67 @@ def q1(budget: Budget, out: Path) -> Answer:
     )
 
 
+def _val_size() -> int:
+    from neurallab.data import images
+
+    return len(images.load_cifar3(images.default_cifar3("val")))
+
+
+def _val_acc(folder: Path) -> list[float]:
+    return metric_series(folder / "metrics.csv", "val/acc")[1]
+
+
 def q2(budget: Budget, out: Path) -> Answer:
-    plain, _ = _train(budget, out, batchnorm=False)
+    plain, plain_dir = _train(budget, out, batchnorm=False)
     bn, folder = _train(budget, out, batchnorm=True)
+    curves = {"Net": _val_acc(plain_dir), "Net + BatchNorm": _val_acc(folder)}
+    early = max(1, len(curves["Net"]) // 4)  # the first quarter of training
     rows = [
         [
             name,
             f"{s['parameters']:,}",
+            f"{sum(curves[name][:early]) / early:.3f}",
             f"{s['best']['val/acc']:.3f}",
             f"{s['final']['train/avg_acc']:.3f}",
         ]
         for name, s in (("Net", plain), ("Net + BatchNorm", bn))
     ]
+    series = {k: (list(range(1, len(v) + 1)), v) for k, v in curves.items()}
+    plot = Run(out).save_figure(
+        line_plot(
+            series,
+            "CIFAR-3: validation accuracy with and without BatchNorm",
+            "epoch",
+            "validation accuracy",
+        ),
+        "val_acc_bn.png",
+    )
+    d_best = bn["best"]["val/acc"] - plain["best"]["val/acc"]
+    d_early = (sum(curves["Net + BatchNorm"][:early]) - sum(curves["Net"][:early])) / early
     return Answer(
         text=(
-            "BatchNorm1d(512) after fc1 adds 1,024 parameters. The table compares best "
-            "validation accuracy and the running training accuracy of the last epoch; the plot "
-            "shows the BatchNorm run. BatchNorm normalises fc1's activations per batch, which "
-            "typically speeds up early training; with one seed and 155 validation pictures, "
-            "differences of a few points are within noise."
+            "BatchNorm1d(512) after fc1 (before relu5) adds 1,024 parameters. Measured: over the "
+            f"first {early} epochs BatchNorm's mean validation accuracy differs by {d_early:+.3f}, "
+            f"and its best validation accuracy by {d_best:+.3f}, from the plain Net's. "
+            "BatchNorm rescales fc1's pre-activations per batch, which usually speeds up early "
+            f"training; with one seed and {_val_size()} validation pictures a "
+            "difference of a few points is within noise. The training plot is the BatchNorm "
+            "run's; the second plot overlays both validation curves."
         ),
         commands=[plain["command"], bn["command"]],
         tables=[
-            markdown_table(["model", "parameters", "best val acc", "train acc (last epoch)"], rows)
+            markdown_table(
+                [
+                    "model",
+                    "parameters",
+                    f"mean val acc, epochs 1-{early}",
+                    "best val acc",
+                    "train acc (last epoch)",
+                ],
+                rows,
+            )
         ],
-        images=[folder / "training.png"],
+        images=[folder / "training.png", plot],
     )
 
 

@@ -7,6 +7,7 @@ cross-entropy, 5 epochs, batch 8.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from neurallab.experiments.base import Answer, Budget, Question, markdown_table, run_command
@@ -123,19 +124,28 @@ def q34(budget: Budget, out: Path) -> Answer:
 
 def q35(budget: Budget, out: Path) -> Answer:
     s, folder = _run(budget, out, "neural-the-narwhal")
+    batch = s["first_batches"]["test"]
+    wrong = [r for r in batch if r["predicted"] != r["true"]]
+    rows = [[r["prompt"], r["predicted"], r["true"]] for r in batch]
+    confusions = Counter(f"{r['true']} called {r['predicted']}" for r in wrong)
+    most = ", ".join(f"{k} ({v})" for k, v in confusions.most_common())
     return Answer(
         text=(
             "On the last epoch the first batch of each split is logged to the tracker, "
             'de-normalised, each image captioned "<predicted> / <true>", and saved as a grid '
-            "(test batch shown). **3.5.b** In the 64x64 --quick run, the first test batch holds "
-            "eight animals and five are called transportation: small, thin figures on a mostly "
-            "white canvas (a cormorant, a gull in flight, a flamingo, a bee). A pixel MLP has "
-            "little beyond colour and how much of the canvas is covered, and large white areas "
-            "with a small dark shape look like its vehicles. One picture is openclipart's own "
-            "'Linked Image Not Found' placeholder filed under animals: label noise in the data."
+            f"(test batch shown; the table lists each picture's title). **3.5.b** "
+            f"{len(wrong)} of the {len(batch)} test pictures are misclassified"
+            + (f": {most}." if wrong else ".")
+            + " Clip art is drawn on an empty white canvas, so a pixel MLP sees little beyond "
+            "which colours appear and how much of the canvas a figure covers: thin or small "
+            "figures and pictures whose palette resembles another class's are the ones it "
+            "confuses, and the archive's folders also hold odd pictures (label noise)."
+            + _size_note(budget)
         ),
         commands=[s["command"]],
+        tables=[markdown_table(["picture title (prompt)", "predicted", "true"], rows)],
         images=[folder / "test_first_batch.png"],
+        metrics={"errors_in_first_test_batch": len(wrong)},
     )
 
 

@@ -65,30 +65,28 @@ def make_step(grayscale: bool):
 
 
 @torch.no_grad()
-def captioned_first_batches(model, sets, names, args, run, step: int) -> list[Path]:
-    """Q3.5: the first batch of each split, de-normalised, captioned '<predicted> / <true>'."""
+def captioned_first_batches(model, sets, csvs, names, args, run, step: int) -> dict[str, list]:
+    """Q3.5: the first batch of each split, de-normalised, captioned '<predicted> / <true>',
+    logged to the tracker and saved as `<split>_first_batch.png`. Returns, per split, each
+    picture's prompt with its predicted and true label (for summary.json)."""
     model.eval()
-    paths = []
+    records = {}
     for split, dataset in sets.items():
-        images, labels = (
-            dataset.tensors[0][: args.batch_size],
-            dataset.tensors[1][: args.batch_size],
-        )
+        images = dataset.tensors[0][: args.batch_size]
+        labels = dataset.tensors[1][: args.batch_size].tolist()
         inputs = prepare_batch(images, args.grayscale)
-        predicted = model(inputs).argmax(1)
+        predicted = model(inputs).argmax(1).tolist()
         shown = [T.denormalize(x) for x in inputs]
-        captions = [
-            f"{names[p]} / {names[t]}"
-            for p, t in zip(predicted.tolist(), labels.tolist(), strict=True)
-        ]
+        captions = [f"{names[p]} / {names[t]}" for p, t in zip(predicted, labels, strict=True)]
         run.log_images(f"{split}/first_batch", shown, captions, step=step)
-        paths.append(
-            run.save_figure(
-                image_grid(shown, captions, f"{split}: predicted / true", cols=min(8, len(shown))),
-                f"{split}_first_batch.png",
-            )
-        )
-    return paths
+        grid = image_grid(shown, captions, f"{split}: predicted / true", cols=min(8, len(shown)))
+        run.save_figure(grid, f"{split}_first_batch.png")
+        prompts = data.read_prompts(csvs[split])
+        records[split] = [
+            {"prompt": prompts[i], "predicted": names[p], "true": names[t]}
+            for i, (p, t) in enumerate(zip(predicted, labels, strict=True))
+        ]
+    return records
 
 
 def run(args: argparse.Namespace) -> int:
@@ -121,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         fit_config(args, best_metric="val/acc"),
         eval_sets=sets,
     )
-    captioned_first_batches(model, sets, names, args, run_, step=result.samples)
+    first = captioned_first_batches(model, sets, csvs, names, args, run_, result.samples)
     run_.save_figure(
         learning_curves(
             result.history,
@@ -134,5 +132,13 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"train acc {f['train/acc']:.4f}, val acc {f['val/acc']:.4f}, test acc {f['test/acc']:.4f}"
     )
-    finish(run_, result, started, labels=names, train_acc=f["train/acc"], test_acc=f["test/acc"])
+    finish(
+        run_,
+        result,
+        started,
+        labels=names,
+        train_acc=f["train/acc"],
+        test_acc=f["test/acc"],
+        first_batches=first,
+    )
     return 0
