@@ -144,25 +144,31 @@ def _mnist_cmd(run_dir, *extra):
     ]
 
 
-def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(tmp_path):
-    subprocess.run(_mnist_cmd(tmp_path / "ref"), check=True, capture_output=True, timeout=300)
-    victim = subprocess.Popen(
-        _mnist_cmd(tmp_path / "killed"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    metrics = tmp_path / "killed" / "metrics.csv"
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ref")
+    subprocess.run(_mnist_cmd(folder), check=True, capture_output=True, timeout=300)
+    return _summary(folder)
+
+
+@pytest.mark.parametrize("kill_after", [  # steps; an epoch is 80 steps
+    pytest.param(15, marks=pytest.mark.slow), 57, pytest.param(95, marks=pytest.mark.slow), 140])
+def test_sigkill_then_resume_matches_uninterrupted(tmp_path, uninterrupted, kill_after):
+    victim = subprocess.Popen(_mnist_cmd(tmp_path), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    metrics = tmp_path / "metrics.csv"
     deadline = time.time() + 240
-    # Kill once a mid-epoch checkpoint exists and training has moved on past it.
-    while time.time() < deadline:
+    while time.time() < deadline and victim.poll() is None:
         rows = metrics.read_text().count("train/batch_loss") if metrics.exists() else 0
-        if (tmp_path / "killed" / "last.pt").exists() and 25 <= rows < 80:
+        if rows >= kill_after:
             break
-        time.sleep(0.01)
+        time.sleep(0.005)
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait()
-    assert not (tmp_path / "killed" / "summary.json").exists() or "final" not in _summary(
-        tmp_path / "killed"
-    )
-    subprocess.run(
-        _mnist_cmd(tmp_path / "killed", "--resume"), check=True, capture_output=True, timeout=300
-    )
-    assert _summary(tmp_path / "killed")["final"] == _summary(tmp_path / "ref")["final"]
+    summary = tmp_path / "summary.json"
+    assert not summary.exists() or "final" not in _summary(tmp_path), "killed too late"
+    subprocess.run(_mnist_cmd(tmp_path, "--resume"), check=True, capture_output=True, timeout=300)
+    assert _summary(tmp_path)["final"] == uninterrupted["final"]
+    steps = [int(line.split(",")[0]) for line in metrics.read_text().splitlines()[1:]
+             if ",train/batch_loss," in line]
+    assert steps == sorted(set(steps)) and len(steps) == 160  # every step logged exactly once
