@@ -62,13 +62,20 @@ def q1(budget: Budget, out: Path) -> Answer:
         commands.append(s["command"])
         rows.append([size, f"{s['parameters']:,}", train[-1], val[-1], s["train_seconds"]])
     best = min(rows, key=lambda r: r[3])[0]
+    ordered = all(b[3] < a[3] for a, b in zip(rows, rows[1:], strict=False))
     return Answer(
         text=(
             f"embed = hidden = dk = dv in 64/128/256/512, batch 128, {n:,} sequences"
             + _budget_note(budget.quick, "50,000")
-            + f". Lowest final validation loss: size {best}. At an equal number of sequences a "
-            "larger model lowers the loss faster per sequence here (each Adam step moves more "
-            "parameters), and costs more time per sequence (last column)."
+            + f". Lowest final validation loss: size {best}; "
+            + (
+                "the loss falls with every doubling of the size. "
+                if ordered
+                else "the loss does not fall with every doubling (table): the validation loss "
+                "is one batch of 128 sequences and the budget is short. "
+            )
+            + "At an equal number of sequences a larger model learns more per Adam step here, "
+            "and costs more time per sequence (last column)."
         ),
         commands=commands,
         tables=[
