@@ -119,10 +119,10 @@ def q2(budget: Budget, out: Path) -> Answer:
         val_series[f"batch_size = {batch}"] = (seen, val)
         commands.append(s["command"])
         noise = _batch_loss_noise(out / f"batch{batch}")
-        rows.append([batch, s["train_seconds"], train[-1], val[-1], noise])
+        rows.append([batch, s["train_seconds"], s["steps"], train[-1], val[-1], noise])
     faster = rows[-1][1] < rows[0][1]
-    worse = rows[-1][3] > rows[0][3]
-    steadier = rows[-1][4] < rows[0][4]
+    worse = rows[-1][4] > rows[0][4]
+    steadier = rows[-1][5] < rows[0][5]
     return Answer(
         text=(
             f"Size 128, {n:,} sequences per run" + _budget_note(budget.quick, "50,000") + ". "
@@ -132,12 +132,20 @@ def q2(budget: Budget, out: Path) -> Answer:
             "after the same number of sequences (fewer optimizer steps), and "
             f"**{'more' if steadier else 'less'}** stable training (the spread of step-to-step "
             "changes of the batch loss, last column, is "
-            f"{'smaller' if steadier else 'larger'} for batch 256 than for 32)."
+            f"{'smaller' if steadier else 'larger'} for batch 256 than for 32; with few steps "
+            "(steps column) this spread is itself a rough estimate)."
         ),
         commands=commands,
         tables=[
             markdown_table(
-                ["batch size", "time (s)", "final train loss", "final val loss", "loss jitter"],
+                [
+                    "batch size",
+                    "time (s)",
+                    "steps",
+                    "final train loss",
+                    "final val loss",
+                    "loss jitter",
+                ],
                 rows,
             )
         ],
