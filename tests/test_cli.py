@@ -41,8 +41,11 @@ def test_dashed_and_underscore_spellings_are_the_same_flag():
     assert (a.batch_size, a.max_samples) == (b.batch_size, b.max_samples) == (7, 70)
 
 
-def test_every_command_has_help():
+def test_every_command_has_help(capsys):
     parser = build_parser()
+    with pytest.raises(SystemExit) as exc:
+        parser.parse_args(["--help"])  # formats every command's one-line help
+    assert exc.value.code == 0 and "rnn-lm" in capsys.readouterr().out
     commands = parser._subparsers._group_actions[0].choices
     assert {"mnist", "autoencoder", "toy", "data"} <= set(commands)
     for name in commands:

@@ -40,7 +40,9 @@ def build_parser() -> Parser:
         dest="command", metavar="<command>", required=True, parser_class=Parser
     )
     for module in command_modules():
-        p = sub.add_parser(module.COMMAND, help=module.HELP, description=module.HELP)
+        # argparse %-formats help strings: a literal % (as in "every 10%") must be doubled.
+        p = sub.add_parser(module.COMMAND, help=module.HELP.replace("%", "%%"),
+                           description=module.HELP.replace("%", "%%"))
         module.add_arguments(p)
         p.set_defaults(_run=module.run)
     return parser
