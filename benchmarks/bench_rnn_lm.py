@@ -80,13 +80,16 @@ def _flops_vs_peak():
     return (lambda: a @ b), _train_step(fast, tokens, torch.optim.Adam(fast.parameters(), 1e-3))
 
 
-def _generation():
-    ref, fast = _models()
-    prompt = _tokens()[:1, :16]
-    return (
-        lambda: ref.generate(prompt, max_tokens=256),
-        lambda: fast.generate(prompt, max_tokens=256),
-    )
+def _generation(prompt_length: int):
+    def setup():
+        ref, fast = _models()
+        prompt = torch.randint(0, V, (1, prompt_length), generator=torch.Generator().manual_seed(1))
+        return (
+            lambda: ref.generate(prompt, max_tokens=256),
+            lambda: fast.generate(prompt, max_tokens=256),
+        )
+
+    return setup
 
 
 BENCHMARKS = [
@@ -118,7 +121,15 @@ BENCHMARKS = [
         "generate 256 tokens (prompt 16)",
         "course generate (re-projects the prefix)",
         "KV-cached generate",
-        _generation,
+        _generation(16),
+        goal=20.0,
+        repeats=3,
+    ),
+    Benchmark(
+        "generate 256 tokens (prompt 1024)",
+        "course generate (re-projects the prefix)",
+        "KV-cached generate",
+        _generation(1024),
         goal=20.0,
         repeats=3,
     ),
