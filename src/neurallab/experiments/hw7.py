@@ -238,7 +238,7 @@ def q4(budget: Budget, out: Path) -> Answer:
             "token pieces among the 64 new ones, per temperature. Greedy decoding repeats the "
             "most likely pieces; higher temperatures give more varied and less coherent text. "
             "Which is best is a judgement; at this budget (loss far above a fluent model's) "
-            "none is fluent, and 0.3 keeps the most word-like pieces."
+            "none is fluent."
         ),
         commands=[
             s["command"],
