@@ -36,8 +36,12 @@ def test_the_check_catches_a_broken_gate():
 
 
 def test_course_tester_module_passes():
-    out = subprocess.run([sys.executable, "-m", "neurallab.compat.univariate_tester"],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "neurallab.compat.univariate_tester"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0 and "16384/16384" in out.stdout
 
 
@@ -75,8 +79,23 @@ def test_packing_makes_padding_invisible():
 
 
 def test_parity_training_reaches_100_percent(tmp_path):
-    assert main(["parity", "--hidden_dim", "32", "--test_max_length", "8", "--tracker", "none",
-                 "--no_progress", "--run_dir", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "parity",
+                "--hidden_dim",
+                "32",
+                "--test_max_length",
+                "8",
+                "--tracker",
+                "none",
+                "--no_progress",
+                "--run_dir",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     s = json.loads((tmp_path / "summary.json").read_text())
     assert s["fitted"] and s["final"]["train/acc"] == 1.0 and s["stopped"] == "early_stop"
     assert all(s["accuracy_by_length"][str(n)] == 1.0 for n in range(1, 6))

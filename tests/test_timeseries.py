@@ -32,15 +32,20 @@ def test_ts_reader_parses_channels_lengths_and_labels(tmp_path):
     assert s.values[1].shape == (2, 2)
 
 
-@pytest.mark.parametrize(("line", "message"), [
-    ("1,2:3:up", "line 6: channels have different lengths"),
-    ("1,?:3,4:up", "line 6: missing or NaN values"),
-    ("1,x:3,4:up", "line 6: a value is not a number"),
-    ("1,2:3,4:sideways", "line 6: class 'sideways' is not declared"),
-])
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("1,2:3:up", "line 6: channels have different lengths"),
+        ("1,?:3,4:up", "line 6: missing or NaN values"),
+        ("1,x:3,4:up", "line 6: a value is not a number"),
+        ("1,2:3,4:sideways", "line 6: class 'sideways' is not declared"),
+    ],
+)
 def test_ts_reader_names_the_bad_line(tmp_path, line, message):
     path = tmp_path / "bad.ts"
-    path.write_text(TS.splitlines()[0] + "\n" + "\n".join(TS.splitlines()[1:5]) + "\n" + line + "\n")
+    path.write_text(
+        TS.splitlines()[0] + "\n" + "\n".join(TS.splitlines()[1:5]) + "\n" + line + "\n"
+    )
     with pytest.raises(DataError, match=message):
         read_ts(path)
 
@@ -59,7 +64,11 @@ def test_padding_does_not_change_cnn_or_rnn_outputs():
     torch.manual_seed(0)
     x = torch.randn(1, 7, 3)
     padded = torch.cat([x, torch.randn(1, 5, 3)], dim=1)  # garbage after the end
-    for model in (SeriesCNN(3, 4, kernel=1), SeriesRNN(3, 4, cell="lstm"), SeriesRNN(3, 4, cell="gru")):
+    for model in (
+        SeriesCNN(3, 4, kernel=1),
+        SeriesRNN(3, 4, cell="lstm"),
+        SeriesRNN(3, 4, cell="gru"),
+    ):
         torch.testing.assert_close(model(x, torch.tensor([7])), model(padded, torch.tensor([7])))
 
 
@@ -70,9 +79,26 @@ def test_npy_input_and_its_errors(tmp_path):
     x[y == 1, :, 0] += 2.0  # a learnable difference
     np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "y.npy", y)
-    assert main(["timeseries", "--npy", str(tmp_path / "x.npy"), str(tmp_path / "y.npy"),
-                 "--model", "mlp", "--epochs", "20", "--tracker", "none", "--no_progress",
-                 "--run_dir", str(tmp_path / "r")]) == 0
+    assert (
+        main(
+            [
+                "timeseries",
+                "--npy",
+                str(tmp_path / "x.npy"),
+                str(tmp_path / "y.npy"),
+                "--model",
+                "mlp",
+                "--epochs",
+                "20",
+                "--tracker",
+                "none",
+                "--no_progress",
+                "--run_dir",
+                str(tmp_path / "r"),
+            ]
+        )
+        == 0
+    )
     s = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert s["final"]["test/acc"] >= 0.8
     x[3, 4, 5] = np.nan
@@ -86,7 +112,24 @@ def test_npy_input_and_its_errors(tmp_path):
 
 @pytest.mark.parametrize("model", ["mlp", "cnn", "lstm", "gru"])
 def test_each_model_learns_basic_motions(tmp_path, model):
-    assert main(["timeseries", "--model", model, "--epochs", "40", "--lr", "0.003", "--tracker", "none",
-                 "--no_progress", "--run_dir", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "timeseries",
+                "--model",
+                model,
+                "--epochs",
+                "40",
+                "--lr",
+                "0.003",
+                "--tracker",
+                "none",
+                "--no_progress",
+                "--run_dir",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     s = json.loads((tmp_path / "summary.json").read_text())
     assert s["final"]["test/acc"] > 0.5  # four classes: chance is 0.25

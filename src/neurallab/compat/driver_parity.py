@@ -24,7 +24,9 @@ MAX_LENGTH = 5
 BATCH_SIZE = 100
 
 
-def train_model(model: ParityLSTM, loader: DataLoader, epochs: int = 2000, lr: float = 0.003) -> int:
+def train_model(
+    model: ParityLSTM, loader: DataLoader, epochs: int = 2000, lr: float = 0.003
+) -> int:
     """Train until 100% training accuracy or `epochs`; returns the epochs used."""
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=1e-5)
     criterion = torch.nn.CrossEntropyLoss()
@@ -55,9 +57,14 @@ def runParityExperiment(model: ParityLSTM, max_train_length: int = MAX_LENGTH) -
     train_model(model, loader)
     accuracies = accuracy_by_length(model, 20)
     lengths = list(range(1, 21))
-    fig = line_plot({str(model): (lengths, accuracies)}, f"{model}: parity accuracy by length",
-                    "string length", "accuracy", marker_x=max_train_length,
-                    marker_label=f"longest training length ({max_train_length})")
+    fig = line_plot(
+        {str(model): (lengths, accuracies)},
+        f"{model}: parity accuracy by length",
+        "string length",
+        "accuracy",
+        marker_x=max_train_length,
+        marker_label=f"longest training length ({max_train_length})",
+    )
     fig.savefig(f"{model}_parity_generalization.png", dpi=120)
     return accuracies
 

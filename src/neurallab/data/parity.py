@@ -18,8 +18,9 @@ class Parity(Dataset):
         if max_length < 1:
             raise UserError(f"max_length must be at least 1, got {max_length}")
         lengths = range(1, max_length + 1) if split == "train" else [max_length]
-        self.data = [torch.FloatTensor(bits) for n in lengths
-                     for bits in itertools.product([0, 1], repeat=n)]
+        self.data = [
+            torch.FloatTensor(bits) for n in lengths for bits in itertools.product([0, 1], repeat=n)
+        ]
 
     def __len__(self) -> int:
         return len(self.data)

@@ -54,11 +54,14 @@ def read_ts(path: Path) -> Series:
             continue
         *channels, label = line.split(":")
         if classes is None or label not in classes:
-            raise DataError(path, f"line {line_number}: class {label!r} is not declared in @classLabel")
+            raise DataError(
+                path, f"line {line_number}: class {label!r} is not declared in @classLabel"
+            )
         try:
             # '?' is the format's missing value; it becomes NaN and is reported below.
-            rows = [[float("nan") if v == "?" else float(v) for v in ch.split(",")]
-                    for ch in channels]
+            rows = [
+                [float("nan") if v == "?" else float(v) for v in ch.split(",")] for ch in channels
+            ]
         except ValueError:
             raise DataError(path, f"line {line_number}: a value is not a number") from None
         if len({len(r) for r in rows}) != 1:
@@ -99,14 +102,21 @@ def load_npy(x_path: Path, y_path: Path) -> Series:
     if x.ndim != 3:
         raise DataError(x_path, f"expected shape (N, T, F), got {x.shape}")
     if y.shape != (x.shape[0],):
-        raise DataError(y_path, f"expected {x.shape[0]} labels to match {x_path.name}, got shape {y.shape}")
+        raise DataError(
+            y_path, f"expected {x.shape[0]} labels to match {x_path.name}, got shape {y.shape}"
+        )
     bad = np.flatnonzero(~np.isfinite(x).reshape(len(x), -1).all(axis=1))
     if bad.size:
-        raise DataError(x_path, f"NaN or infinite values in series {int(bad[0])}", row=int(bad[0]) + 1)
+        raise DataError(
+            x_path, f"NaN or infinite values in series {int(bad[0])}", row=int(bad[0]) + 1
+        )
     classes = sorted(set(y.tolist()))
     index = {c: i for i, c in enumerate(classes)}
-    return Series([c.astype(np.float32) for c in x], np.asarray([index[v] for v in y.tolist()]),
-                  [str(c) for c in classes])
+    return Series(
+        [c.astype(np.float32) for c in x],
+        np.asarray([index[v] for v in y.tolist()]),
+        [str(c) for c in classes],
+    )
 
 
 def _load_array(path: Path) -> np.ndarray:
@@ -146,10 +156,14 @@ def load_splits(name: str, npy: tuple[Path, Path] | None = None, seed: int = 0):
     if npy is not None:
         full = load_npy(*npy)
         parts = np.asarray(stratified_split(full.labels, (0.7, 0.15), seed))
-        train, val, test = (subset(full, np.flatnonzero(parts == s)) for s in ("train", "val", "test"))
+        train, val, test = (
+            subset(full, np.flatnonzero(parts == s)) for s in ("train", "val", "test")
+        )
     else:
         if name not in UEA_SETS:
-            raise UserError(f"--dataset: unknown dataset {name!r}; choose from {', '.join(UEA_SETS)}")
+            raise UserError(
+                f"--dataset: unknown dataset {name!r}; choose from {', '.join(UEA_SETS)}"
+            )
         folder = dataset_path("uea") / name
         official = read_ts(folder / f"{name}_TRAIN.ts")
         test = read_ts(folder / f"{name}_TEST.ts")
@@ -163,5 +177,3 @@ def load_splits(name: str, npy: tuple[Path, Path] | None = None, seed: int = 0):
     t_max = max(len(c) for s in (train, val, test) for c in s.values)
     sets = [to_tensors(s, mean, std, t_max) for s in (train, val, test)]
     return sets, train.classes, train.values[0].shape[1], t_max
-
-

@@ -14,13 +14,21 @@ from torch.nn.utils.rnn import pack_padded_sequence
 HAND_WEIGHTS: dict[str, float] = {
     # input gate (1): i = OR(x, odd) -- 50x - 10 alone already saturates for x = 1, even when
     # h_{t-1} = -0.76; h_{t-1} = 0.76 alone gives 26 * 0.76 - 10 = 9.8 > 0.
-    "w_ix": 50.0, "w_ih": 26.0, "b_i": -10.0,
+    "w_ix": 50.0,
+    "w_ih": 26.0,
+    "b_i": -10.0,
     # forget gate (2): always ~0, the new cell value replaces the old one.
-    "w_fx": 0.0, "w_fh": 0.0, "b_f": -20.0,
+    "w_fx": 0.0,
+    "w_fh": 0.0,
+    "b_f": -20.0,
     # output gate (3): always ~1, so h = tanh(c).
-    "w_ox": 0.0, "w_oh": 0.0, "b_o": 20.0,
+    "w_ox": 0.0,
+    "w_oh": 0.0,
+    "b_o": 20.0,
     # candidate (4): g = NAND(x, odd) as +1 / -1: -1 only for x = 1 and h_{t-1} = 0.76.
-    "w_gx": -20.0, "w_gh": -26.0, "b_g": 30.0,
+    "w_gx": -20.0,
+    "w_gh": -26.0,
+    "b_g": 30.0,
 }
 GATES = ("i", "f", "g", "o")  # PyTorch's order of the four gates in nn.LSTM's weights
 
@@ -75,8 +83,9 @@ class ParityLSTM(nn.Module):
     def forward(self, x: torch.Tensor, s) -> torch.Tensor:
         """x (B, T_max) zero-padded bits, s the lengths -> (B, 2) scores (even, odd)."""
         lengths = torch.as_tensor(s, dtype=torch.int64, device="cpu")
-        packed = pack_padded_sequence(x.unsqueeze(-1), lengths, batch_first=True,
-                                      enforce_sorted=False)
+        packed = pack_padded_sequence(
+            x.unsqueeze(-1), lengths, batch_first=True, enforce_sorted=False
+        )
         _, (h_n, _) = self.lstm(packed)
         return self.classifier(h_n[-1])
 

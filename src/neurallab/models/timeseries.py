@@ -12,8 +12,13 @@ class SeriesMLP(nn.Module):
 
     def __init__(self, steps: int, features: int, classes: int, hidden: int = 128) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(steps * features, hidden), nn.ReLU(),
-                                 nn.Dropout(0.2), nn.Linear(hidden, classes))
+        self.net = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(steps * features, hidden),
+            nn.ReLU(),
+            nn.Dropout(0.2),
+            nn.Linear(hidden, classes),
+        )
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return self.net(x)  # padding is zeros = the channel mean after normalisation
@@ -27,8 +32,11 @@ class SeriesCNN(nn.Module):
         super().__init__()
         pad = kernel // 2
         self.convs = nn.Sequential(
-            nn.Conv1d(features, channels, kernel, padding=pad), nn.ReLU(),
-            nn.Conv1d(channels, channels, kernel, padding=pad), nn.ReLU())
+            nn.Conv1d(features, channels, kernel, padding=pad),
+            nn.ReLU(),
+            nn.Conv1d(channels, channels, kernel, padding=pad),
+            nn.ReLU(),
+        )
         self.head = nn.Linear(channels, classes)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

@@ -28,8 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hidden_dim", type=positive_int, default=64)
     parser.add_argument("--max_length", type=positive_int, default=5, help="training lengths 1..N")
     parser.add_argument("--test_max_length", type=positive_int, default=20)
-    parser.add_argument("--test_samples", type=positive_int, default=None,
-                        help="test at most this many strings per length (default: all 2**L)")
+    parser.add_argument(
+        "--test_samples",
+        type=positive_int,
+        default=None,
+        help="test at most this many strings per length (default: all 2**L)",
+    )
 
 
 def parity_step(model: torch.nn.Module, batch) -> StepOutput:
@@ -40,8 +44,13 @@ def parity_step(model: torch.nn.Module, batch) -> StepOutput:
 
 
 @torch.no_grad()
-def accuracy_by_length(model: ParityLSTM, max_length: int, samples: int | None = None,
-                       batch_size: int = 1000, seed: int = 0) -> list[float]:
+def accuracy_by_length(
+    model: ParityLSTM,
+    max_length: int,
+    samples: int | None = None,
+    batch_size: int = 1000,
+    seed: int = 0,
+) -> list[float]:
     """Accuracy on all strings of each length 1..max_length (or a seeded sample of them)."""
     model.eval()
     generator = torch.Generator().manual_seed(seed)
@@ -71,18 +80,41 @@ def run(args: argparse.Namespace) -> int:
     def stop_when_train_is_fit(epoch: int, metrics: dict) -> bool:
         return metrics["train/acc"] == 1.0
 
-    result = fit(model, make_optimizer(args, model.parameters()), train, parity_step, run_, cfg,
-                 eval_sets={"train": train}, collate_fn=pad_collate, on_eval=stop_when_train_is_fit)
+    result = fit(
+        model,
+        make_optimizer(args, model.parameters()),
+        train,
+        parity_step,
+        run_,
+        cfg,
+        eval_sets={"train": train},
+        collate_fn=pad_collate,
+        on_eval=stop_when_train_is_fit,
+    )
     accuracies = accuracy_by_length(model, args.test_max_length, args.test_samples, seed=args.seed)
     lengths = list(range(1, args.test_max_length + 1))
-    run_.save_figure(line_plot({str(model): (lengths, accuracies)},
-                               f"{model}: parity accuracy by string length", "string length",
-                               "accuracy", marker_x=args.max_length,
-                               marker_label=f"longest training length ({args.max_length})"),
-                     f"{model}_parity_generalization.png")
+    run_.save_figure(
+        line_plot(
+            {str(model): (lengths, accuracies)},
+            f"{model}: parity accuracy by string length",
+            "string length",
+            "accuracy",
+            marker_x=args.max_length,
+            marker_label=f"longest training length ({args.max_length})",
+        ),
+        f"{model}_parity_generalization.png",
+    )
     fitted = result.metrics["train/acc"] == 1.0
-    print(f"{model}: train accuracy {result.metrics['train/acc']:.4f} after {result.epochs:g} "
-          f"epochs ({'fit' if fitted else 'not fit'}); accuracy at length 20: {accuracies[-1]:.4f}")
-    finish(run_, result, started, fitted=fitted, epochs_to_fit=result.epochs if fitted else None,
-           accuracy_by_length=dict(zip(lengths, accuracies, strict=True)))
+    print(
+        f"{model}: train accuracy {result.metrics['train/acc']:.4f} after {result.epochs:g} "
+        f"epochs ({'fit' if fitted else 'not fit'}); accuracy at length 20: {accuracies[-1]:.4f}"
+    )
+    finish(
+        run_,
+        result,
+        started,
+        fitted=fitted,
+        epochs_to_fit=result.epochs if fitted else None,
+        accuracy_by_length=dict(zip(lengths, accuracies, strict=True)),
+    )
     return 0

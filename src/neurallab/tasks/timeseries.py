@@ -22,15 +22,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_engine_args(parser, epochs=60, batch_size=16, lr=1e-3, optimizer="adam")
     parser.add_argument("--model", choices=("mlp", "cnn", "lstm", "gru"), default="lstm")
     parser.add_argument("--dataset", choices=UEA_SETS, default="BasicMotions")
-    parser.add_argument("--npy", type=Path, nargs=2, metavar=("X.npy", "Y.npy"), default=None,
-                        help="your own data: X of shape (N, T, F) and labels of shape (N,)")
+    parser.add_argument(
+        "--npy",
+        type=Path,
+        nargs=2,
+        metavar=("X.npy", "Y.npy"),
+        default=None,
+        help="your own data: X of shape (N, T, F) and labels of shape (N,)",
+    )
 
 
 def series_step(model: torch.nn.Module, batch) -> StepOutput:
     x, lengths, y = batch
     logits = model(x, lengths)
-    return StepOutput(loss=torch.nn.functional.cross_entropy(logits, y), size=len(y),
-                      correct=(logits.argmax(1) == y).sum())
+    return StepOutput(
+        loss=torch.nn.functional.cross_entropy(logits, y),
+        size=len(y),
+        correct=(logits.argmax(1) == y).sum(),
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,13 +49,23 @@ def run(args: argparse.Namespace) -> int:
     model = build_series_model(args.model, steps, features, len(classes))
     run_ = open_run(COMMAND, args, model)
     name = "your arrays" if args.npy else args.dataset
-    print(f"{name}: {len(train)}/{len(val)}/{len(test)} series, {features} channels, up to "
-          f"{steps} steps, {len(classes)} classes; {args.model} with "
-          f"{sum(p.numel() for p in model.parameters()):,} parameters")
-    result = fit(model, make_optimizer(args, model.parameters()), train, series_step, run_,
-                 fit_config(args, best_metric="val/acc"), eval_sets={"val": val, "test": test})
-    run_.save_figure(learning_curves(result.history, f"HW3 P5: {args.model} on {name}"),
-                     "curves.png")
+    print(
+        f"{name}: {len(train)}/{len(val)}/{len(test)} series, {features} channels, up to "
+        f"{steps} steps, {len(classes)} classes; {args.model} with "
+        f"{sum(p.numel() for p in model.parameters()):,} parameters"
+    )
+    result = fit(
+        model,
+        make_optimizer(args, model.parameters()),
+        train,
+        series_step,
+        run_,
+        fit_config(args, best_metric="val/acc"),
+        eval_sets={"val": val, "test": test},
+    )
+    run_.save_figure(
+        learning_curves(result.history, f"HW3 P5: {args.model} on {name}"), "curves.png"
+    )
     print(f"test accuracy {result.metrics['test/acc']:.4f}")
     finish(run_, result, started, test_acc=result.metrics["test/acc"], dataset=name)
     return 0
