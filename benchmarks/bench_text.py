@@ -20,26 +20,46 @@ def _lstm_epochs():
     tok = data.SimpleTokenizer()
     info = data.CorpusInfo(articles, tok)
     truncated = data.TextDataset(articles, tok, info.vocab, [data.TruncateToMaxLen(1024)])
-    padded = data.TextDataset(articles, tok, info.vocab,
-                              [data.TruncateToMaxLen(1024), data.PadToMaxLen(1024, info.pad_idx)])
+    padded = data.TextDataset(
+        articles,
+        tok,
+        info.vocab,
+        [data.TruncateToMaxLen(1024), data.PadToMaxLen(1024, info.pad_idx)],
+    )
     lengths = truncated.lengths()
     folder = tempfile.mkdtemp()
 
     def epoch(dataset, collate, batch_order):
         torch.manual_seed(0)
         model = LSTMClassifier(info.vocab_size, 64, 64, info.num_labels, info.pad_idx)
-        cfg = FitConfig(epochs=1, batch_size=32, progress=False, best_metric=None,
-                        batch_order=batch_order, seed=0)
+        cfg = FitConfig(
+            epochs=1,
+            batch_size=32,
+            progress=False,
+            best_metric=None,
+            batch_order=batch_order,
+            seed=0,
+        )
         run = Run(folder, writes=False)
-        return fit(model, torch.optim.Adam(model.parameters(), 3e-3), dataset,
-                   classification_step, run, cfg, collate_fn=collate)
+        return fit(
+            model,
+            torch.optim.Adam(model.parameters(), 3e-3),
+            dataset,
+            classification_step,
+            run,
+            cfg,
+            collate_fn=collate,
+        )
 
     def pad_to_1024():
         epoch(padded, data.stack_collate, None)
 
     def bucketed():
-        epoch(truncated, data.pad_collate(info.pad_idx),
-              lambda seed, e: data.bucketed_batches(lengths, 32, seed, e))
+        epoch(
+            truncated,
+            data.pad_collate(info.pad_idx),
+            lambda seed, e: data.bucketed_batches(lengths, 32, seed, e),
+        )
 
     return pad_to_1024, bucketed
 
@@ -60,10 +80,22 @@ def _tokenise():
 
 
 BENCHMARKS = [
-    Benchmark("LSTM epoch, BBC train, batch 32", "pad every article to 1024",
-              "bucketed + per-batch padding", _lstm_epochs, goal=3.0, repeats=1, warmup=0),
-    Benchmark("vocabulary over 1,558 articles", "str.split + dict (no punctuation split)",
-              "SimpleTokenizer + CorpusInfo", _tokenise, repeats=3),
+    Benchmark(
+        "LSTM epoch, BBC train, batch 32",
+        "pad every article to 1024",
+        "bucketed + per-batch padding",
+        _lstm_epochs,
+        goal=3.0,
+        repeats=1,
+        warmup=0,
+    ),
+    Benchmark(
+        "vocabulary over 1,558 articles",
+        "str.split + dict (no punctuation split)",
+        "SimpleTokenizer + CorpusInfo",
+        _tokenise,
+        repeats=3,
+    ),
 ]
 
 if __name__ == "__main__":

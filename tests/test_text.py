@@ -26,7 +26,13 @@ def test_prepared_bbc_news_is_the_course_layout():
     train = data.read_text_csv(data.default_csv("train"))
     val, test = (data.read_text_csv(data.default_csv(s)) for s in ("val", "test"))
     assert len(train) + len(val) + len(test) == 2225
-    assert data.label_names(train, "train") == ["business", "entertainment", "politics", "sports", "tech"]
+    assert data.label_names(train, "train") == [
+        "business",
+        "entertainment",
+        "politics",
+        "sports",
+        "tech",
+    ]
     # Stratified 70/15/15: each topic's share of the training set matches the corpus.
     assert sum(a.label == "business" for a in train) == round(0.7 * 510)
     first = train[0].text.splitlines()
@@ -36,7 +42,17 @@ def test_prepared_bbc_news_is_the_course_layout():
 
 def test_tokenizer_vocab_and_transforms():
     tok = data.SimpleTokenizer()
-    assert tok("Hello, World! It's 5pm.") == ["hello", ",", "world", "!", "it", "'", "s", "5pm", "."]
+    assert tok("Hello, World! It's 5pm.") == [
+        "hello",
+        ",",
+        "world",
+        "!",
+        "it",
+        "'",
+        "s",
+        "5pm",
+        ".",
+    ]
     articles = [data.Article("b a b c", "x", 0), data.Article("c b", "y", 1)]
     info = data.CorpusInfo(articles, tok)
     assert (info.oov_idx, info.pad_idx, info.num_labels) == (0, 1, 2)
@@ -62,7 +78,7 @@ def test_bucketed_batches_cover_every_example_once_and_cut_padding():
     assert sorted(i for b in batches for i in b) == list(range(1000))
     padded = sum(len(b) * max(lengths[i] for i in b) for b in batches)
     random_order = torch.randperm(1000, generator=torch.Generator().manual_seed(0)).tolist()
-    naive = sum(16 * max(lengths[i] for i in random_order[k:k + 16]) for k in range(0, 1000, 16))
+    naive = sum(16 * max(lengths[i] for i in random_order[k : k + 16]) for k in range(0, 1000, 16))
     assert padded < 0.6 * naive
     assert batches == data.bucketed_batches(lengths, 16, seed=0, epoch=0)
     assert batches != data.bucketed_batches(lengths, 16, seed=0, epoch=1)
@@ -94,8 +110,9 @@ def test_non_utf8_and_inconsistent_labels(tmp_path):
         data.label_names(arts, path)
     info = data.CorpusInfo(arts[:1], data.SimpleTokenizer())
     with pytest.raises(DataError, match="row 1: label_idx 3 is out of range"):
-        data.TextDataset([data.Article("a", "x", 3)], data.SimpleTokenizer(), info.vocab,
-                         num_labels=1, path=path)
+        data.TextDataset(
+            [data.Article("a", "x", 3)], data.SimpleTokenizer(), info.vocab, num_labels=1, path=path
+        )
 
 
 def test_embedding_bag_ignores_padding():
@@ -109,7 +126,9 @@ def test_masked_lstm_is_blind_to_padding_and_padded_pooling_is_not():
     torch.manual_seed(0)
     for bidirectional in (False, True):
         masked = LSTMClassifier(30, 8, 6, 3, pad_idx=1, bidirectional=bidirectional)
-        naive = LSTMClassifier(30, 8, 6, 3, pad_idx=1, bidirectional=bidirectional, pooling="padded")
+        naive = LSTMClassifier(
+            30, 8, 6, 3, pad_idx=1, bidirectional=bidirectional, pooling="padded"
+        )
         naive.load_state_dict(masked.state_dict())
         short, long_ = torch.tensor([[4, 5, 6]]), torch.tensor([[4, 5, 6] + [1] * 20])
         torch.testing.assert_close(masked(short), masked(long_))
@@ -117,8 +136,25 @@ def test_masked_lstm_is_blind_to_padding_and_padded_pooling_is_not():
 
 
 def test_txt_short_run_learns_and_compat_reports_4_2_b(tmp_path, capsys):
-    assert main(["txt", "--optimizer", "adam", "--lr", "0.001", "--epochs", "2", "--tracker",
-                 "none", "--no_progress", "--run_dir", str(tmp_path / "r")]) == 0
+    assert (
+        main(
+            [
+                "txt",
+                "--optimizer",
+                "adam",
+                "--lr",
+                "0.001",
+                "--epochs",
+                "2",
+                "--tracker",
+                "none",
+                "--no_progress",
+                "--run_dir",
+                str(tmp_path / "r"),
+            ]
+        )
+        == 0
+    )
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["final"]["test/acc"] > 0.8  # five topics: chance is about 0.23
     from neurallab.compat import txt_classifier

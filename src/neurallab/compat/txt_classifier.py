@@ -27,8 +27,17 @@ from neurallab.data.text import (
 from neurallab.errors import UserError
 from neurallab.models.text import LSTMClassifier, TextClassificationModel
 
-__all__ = ["CorpusInfo", "CsvTextDataset", "LSTMClassifier", "PadToMaxLen", "SimpleTokenizer",
-           "TextClassificationModel", "TruncateToMaxLen", "Vocab", "main"]
+__all__ = [
+    "CorpusInfo",
+    "CsvTextDataset",
+    "LSTMClassifier",
+    "PadToMaxLen",
+    "SimpleTokenizer",
+    "TextClassificationModel",
+    "TruncateToMaxLen",
+    "Vocab",
+    "main",
+]
 
 
 class CsvTextDataset(Dataset):
@@ -61,9 +70,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def to_neurallab_argv(args: argparse.Namespace) -> list[str]:
-    argv = ["txt", "--epochs", str(args.epochs), "--lr", str(args.lr), "--batch_size",
-            str(args.batch_size), "--embed_dim", str(args.embed_dim), "--max_len", str(args.max_len),
-            "--model", args.model, "--optimizer", args.optimizer, "--pad_to_max_len"]
+    argv = [
+        "txt",
+        "--epochs",
+        str(args.epochs),
+        "--lr",
+        str(args.lr),
+        "--batch_size",
+        str(args.batch_size),
+        "--embed_dim",
+        str(args.embed_dim),
+        "--max_len",
+        str(args.max_len),
+        "--model",
+        args.model,
+        "--optimizer",
+        args.optimizer,
+        "--pad_to_max_len",
+    ]
     if Path("data/txt_train.csv").exists():
         argv += ["--data_dir", "data"]
     if args.length_histogram:

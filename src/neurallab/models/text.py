@@ -43,16 +43,31 @@ class LSTMClassifier(nn.Module):
     outputs (for a bidirectional LSTM the backward direction even starts in the padding).
     """
 
-    def __init__(self, vocab_size: int, embed_dim: int, hidden_dim: int, num_class: int,
-                 pad_idx: int = 1, num_layers: int = 1, bidirectional: bool = False,
-                 pooling: str = "masked", dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        vocab_size: int,
+        embed_dim: int,
+        hidden_dim: int,
+        num_class: int,
+        pad_idx: int = 1,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        pooling: str = "masked",
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__()
         if pooling not in ("masked", "padded"):
             raise ValueError(f"pooling must be 'masked' or 'padded', got {pooling!r}")
         self.pad_idx, self.pooling = pad_idx, pooling
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_idx)
-        self.lstm = nn.LSTM(embed_dim, hidden_dim, num_layers=num_layers, batch_first=True,
-                            bidirectional=bidirectional, dropout=dropout if num_layers > 1 else 0.0)
+        self.lstm = nn.LSTM(
+            embed_dim,
+            hidden_dim,
+            num_layers=num_layers,
+            batch_first=True,
+            bidirectional=bidirectional,
+            dropout=dropout if num_layers > 1 else 0.0,
+        )
         self.fc = nn.Linear(hidden_dim * (2 if bidirectional else 1), num_class)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -67,8 +82,9 @@ class LSTMClassifier(nn.Module):
             # last real token. Lengths must be int64 on the CPU.
             lengths = mask.sum(dim=1).clamp(min=1).cpu()
             packed = pack_padded_sequence(embedded, lengths, batch_first=True, enforce_sorted=False)
-            outputs, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True,
-                                             total_length=tokens.shape[1])
+            outputs, _ = pad_packed_sequence(
+                self.lstm(packed)[0], batch_first=True, total_length=tokens.shape[1]
+            )
         else:
             # Forward only, right padding: outputs at real tokens never see the padding that
             # follows them, so masking the pool is exact and skips packing's overhead.
