@@ -14,7 +14,11 @@ def test_dashboard_serves_runs_on_localhost(tmp_path):
     port = 7931
     proc = subprocess.Popen(
         [sys.executable, "-m", "neurallab.cli", "dashboard", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline, status = time.time() + 90, None
         while time.time() < deadline and status != 200:

@@ -13,22 +13,52 @@ import pytest
 from neurallab.tracking import metric_series
 
 TORCHRUN = Path(sys.executable).with_name("torchrun")
-ARGS = ["mnist", "--epochs", "1", "--train_limit", "2000", "--batch_size", "50",
-        "--checkpoint_every", "10", "--tracker", "none", "--no_progress"]
+ARGS = [
+    "mnist",
+    "--epochs",
+    "1",
+    "--train_limit",
+    "2000",
+    "--batch_size",
+    "50",
+    "--checkpoint_every",
+    "10",
+    "--tracker",
+    "none",
+    "--no_progress",
+]
 
 
 def _single(run_dir: Path, *extra: str) -> None:
-    subprocess.run([sys.executable, "-m", "neurallab.cli", *ARGS, "--run_dir", str(run_dir), *extra],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "neurallab.cli", *ARGS, "--run_dir", str(run_dir), *extra],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
 
 
 @pytest.mark.skipif(not TORCHRUN.exists(), reason="torchrun not installed beside python")
 def test_ddp_two_processes_equal_single_process_with_same_global_batch(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE")}
     subprocess.run(
-        [str(TORCHRUN), "--nproc_per_node", "2", "--master_port", "29517", "-m", "neurallab.cli",
-         *ARGS, "--run_dir", str(tmp_path / "ddp")],
-        check=True, capture_output=True, timeout=300, env=env)
+        [
+            str(TORCHRUN),
+            "--nproc_per_node",
+            "2",
+            "--master_port",
+            "29517",
+            "-m",
+            "neurallab.cli",
+            *ARGS,
+            "--run_dir",
+            str(tmp_path / "ddp"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+        env=env,
+    )
     _single(tmp_path / "single")
     steps_ddp, ddp = metric_series(tmp_path / "ddp" / "metrics.csv", "train/batch_loss")
     steps_one, one = metric_series(tmp_path / "single" / "metrics.csv", "train/batch_loss")

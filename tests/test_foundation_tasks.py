@@ -151,11 +151,19 @@ def uninterrupted(tmp_path_factory):
     return _summary(folder)
 
 
-@pytest.mark.parametrize("kill_after", [  # steps; an epoch is 80 steps
-    pytest.param(15, marks=pytest.mark.slow), 57, pytest.param(95, marks=pytest.mark.slow), 140])
+@pytest.mark.parametrize(
+    "kill_after",
+    [  # steps; an epoch is 80 steps
+        pytest.param(15, marks=pytest.mark.slow),
+        57,
+        pytest.param(95, marks=pytest.mark.slow),
+        140,
+    ],
+)
 def test_sigkill_then_resume_matches_uninterrupted(tmp_path, uninterrupted, kill_after):
-    victim = subprocess.Popen(_mnist_cmd(tmp_path), stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    victim = subprocess.Popen(
+        _mnist_cmd(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     metrics = tmp_path / "metrics.csv"
     deadline = time.time() + 240
     while time.time() < deadline and victim.poll() is None:
@@ -169,6 +177,9 @@ def test_sigkill_then_resume_matches_uninterrupted(tmp_path, uninterrupted, kill
     assert not summary.exists() or "final" not in _summary(tmp_path), "killed too late"
     subprocess.run(_mnist_cmd(tmp_path, "--resume"), check=True, capture_output=True, timeout=300)
     assert _summary(tmp_path)["final"] == uninterrupted["final"]
-    steps = [int(line.split(",")[0]) for line in metrics.read_text().splitlines()[1:]
-             if ",train/batch_loss," in line]
+    steps = [
+        int(line.split(",")[0])
+        for line in metrics.read_text().splitlines()[1:]
+        if ",train/batch_loss," in line
+    ]
     assert steps == sorted(set(steps)) and len(steps) == 160  # every step logged exactly once

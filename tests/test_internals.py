@@ -12,8 +12,14 @@ from neurallab.internals import bptt, conv
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 2), st.integers(0, 2),
-       st.integers(0, 10_000))
+@given(
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(1, 2),
+    st.integers(0, 2),
+    st.integers(0, 10_000),
+)
 def test_conv_loops_and_im2col_equal_torch(c_in, c_out, k, stride, padding, seed):
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(c_in, 7, 6, generator=g, dtype=torch.float64)
@@ -34,7 +40,9 @@ def test_banded_matrix_is_the_convolution_and_its_jacobian():
     w, x = torch.randn(3, dtype=torch.float64), torch.randn(5, dtype=torch.float64)
     a = conv.conv1d_matrix(w, 5)
     torch.testing.assert_close(a @ x, F.conv1d(x[None, None], w[None, None])[0, 0])
-    jac = torch.autograd.functional.jacobian(lambda v: F.conv1d(v[None, None], w[None, None])[0, 0], x)
+    jac = torch.autograd.functional.jacobian(
+        lambda v: F.conv1d(v[None, None], w[None, None])[0, 0], x
+    )
     torch.testing.assert_close(jac, a)  # dy/dx = A
 
 
@@ -50,7 +58,11 @@ OPS = ["add", "mul", "relu", "sigmoid", "tanh", "matmul"]
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.sampled_from(OPS), min_size=1, max_size=6), st.integers(1, 4), st.integers(0, 10_000))
+@given(
+    st.lists(st.sampled_from(OPS), min_size=1, max_size=6),
+    st.integers(1, 4),
+    st.integers(0, 10_000),
+)
 def test_tape_matches_autograd_on_random_graphs(ops, n, seed):
     """A chain where every op also reuses the first value (a value used twice)."""
     g = torch.Generator().manual_seed(seed)
@@ -66,7 +78,9 @@ def test_tape_matches_autograd_on_random_graphs(ops, n, seed):
             node = ad.op(module, node, w)
             t = {"add": t + tw, "mul": t * tw, "matmul": t @ tw}[name]
         else:
-            node = ad.op({"relu": ad.ReLU(), "sigmoid": ad.Sigmoid(), "tanh": ad.Tanh()}[name], node)
+            node = ad.op(
+                {"relu": ad.ReLU(), "sigmoid": ad.Sigmoid(), "tanh": ad.Tanh()}[name], node
+            )
             t = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh}[name](t)
     loss = ad.op(ad.Sum(), ad.op(ad.Add(), node, x))  # x used again at the end
     ad.tape_bwd(loss)
@@ -88,7 +102,9 @@ def test_gradients_accumulate_and_backward_twice_is_idempotent():
 
 def test_overwriting_instead_of_accumulating_would_be_caught(monkeypatch):
     def overwrite(self):
-        grads = self.backward([m.out_tensor for m in self.in_modules], self.out_tensor, self.out_gradient)
+        grads = self.backward(
+            [m.out_tensor for m in self.in_modules], self.out_tensor, self.out_gradient
+        )
         for module, grad in zip(self.in_modules, grads, strict=True):
             module.out_gradient = grad  # the bug: = instead of +=
         return self
@@ -102,12 +118,18 @@ def test_overwriting_instead_of_accumulating_would_be_caught(monkeypatch):
 
 def test_central_finite_differences_agree():
     g = torch.Generator().manual_seed(1)
-    x0, w0, b0 = (torch.randn(*s, generator=g, dtype=torch.float64) for s in ((4, 3), (3, 2), (1, 2)))
+    x0, w0, b0 = (
+        torch.randn(*s, generator=g, dtype=torch.float64) for s in ((4, 3), (3, 2), (1, 2))
+    )
     onehot = F.one_hot(torch.tensor([0, 1, 1, 0]), 2).double()
 
     def loss_value(w):
         ad.TAPE.clear()
-        out = ad.op(ad.SoftmaxCrossEntropy(), ad.linear(ad.Leaf(x0), ad.Leaf(w), ad.Leaf(b0)), ad.Leaf(onehot))
+        out = ad.op(
+            ad.SoftmaxCrossEntropy(),
+            ad.linear(ad.Leaf(x0), ad.Leaf(w), ad.Leaf(b0)),
+            ad.Leaf(onehot),
+        )
         return out
 
     ad.TAPE.clear()
@@ -130,8 +152,12 @@ def _train_toy(use_tape: bool) -> list[float]:
 
     torch.manual_seed(0)
     X, Y = (t.double() for t in generate_data(20))
-    params = [torch.randn(3, 4, dtype=torch.float64) * 0.5, torch.zeros(1, 4, dtype=torch.float64),
-              torch.randn(4, 2, dtype=torch.float64) * 0.5, torch.zeros(1, 2, dtype=torch.float64)]
+    params = [
+        torch.randn(3, 4, dtype=torch.float64) * 0.5,
+        torch.zeros(1, 4, dtype=torch.float64),
+        torch.randn(4, 2, dtype=torch.float64) * 0.5,
+        torch.zeros(1, 2, dtype=torch.float64),
+    ]
     losses = []
     for _ in range(30):
         if use_tape:
@@ -161,7 +187,9 @@ def test_toy_network_trained_with_the_tape_matches_pytorch():
 def test_rnn_steps_with_the_tape_match_autograd():
     g = torch.Generator().manual_seed(3)
     xs = torch.randn(4, 2, 3, generator=g, dtype=torch.float64)
-    wx0, wh0, b0 = (torch.randn(*s, generator=g, dtype=torch.float64) for s in ((3, 5), (5, 5), (1, 5)))
+    wx0, wh0, b0 = (
+        torch.randn(*s, generator=g, dtype=torch.float64) for s in ((3, 5), (5, 5), (1, 5))
+    )
     ad.TAPE.clear()
     wx, wh, b = ad.Leaf(wx0), ad.Leaf(wh0), ad.Leaf(b0)
     h = ad.Leaf(torch.zeros(2, 5))

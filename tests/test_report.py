@@ -26,19 +26,41 @@ def _record(tmp_path, handout, qid, n_images):
         fig.savefig(path)
         plt.close(fig)
         images.append(str(path))
-    return {"handout": handout, "qid": qid, "title": f"title of {qid}", "seed": 0,
-            "device": "cpu", "seconds": 1.5, "ok": True, "commands": ["neurallab toy"],
-            "text": "**bold** and `code`", "tables": ["| a | b |\n|---|---|\n| 1 | 2 |"],
-            "images": images}
+    return {
+        "handout": handout,
+        "qid": qid,
+        "title": f"title of {qid}",
+        "seed": 0,
+        "device": "cpu",
+        "seconds": 1.5,
+        "ok": True,
+        "commands": ["neurallab toy"],
+        "text": "**bold** and `code`",
+        "tables": ["| a | b |\n|---|---|\n| 1 | 2 |"],
+        "images": images,
+    }
 
 
 def _load_in_chromium(page, tmp_path) -> str:
     out = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run",
-         f"--user-data-dir={tmp_path / 'chromium-profile'}", "--virtual-time-budget=5000",
-         "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120)
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'chromium-profile'}",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     return out.stdout
 
@@ -61,8 +83,9 @@ def test_report_loads_in_chromium_with_every_image_and_section(tmp_path):
 
 def test_markdown_report_links_copied_images(tmp_path):
     records = [_record(tmp_path, "hw3", "P1", 1)]
-    md = write_markdown(records, tmp_path / "docs" / "results.md", tmp_path / "docs" / "results",
-                        "quick", 3.0)
+    md = write_markdown(
+        records, tmp_path / "docs" / "results.md", tmp_path / "docs" / "results", "quick", 3.0
+    )
     text = md.read_text()
     link = re.search(r"!\[[^\]]*\]\(([^)]+)\)", text).group(1)
     assert (md.parent / link).exists()
@@ -87,7 +110,13 @@ def test_reproduce_hw4_end_to_end_then_reuses_answers(tmp_path, monkeypatch):
     argv = ["reproduce", "hw4", "--quick", "--out", "out", "--report", "report"]
     assert main(argv) == 0
     answers = sorted((tmp_path / "out" / "quick" / "hw4").glob("*/answer.json"))
-    assert [json.loads(p.read_text())["qid"] for p in answers] == ["Ex1", "Ex2", "Ex3", "Ex4", "Ex5"]
+    assert [json.loads(p.read_text())["qid"] for p in answers] == [
+        "Ex1",
+        "Ex2",
+        "Ex3",
+        "Ex4",
+        "Ex5",
+    ]
     ex5 = json.loads((tmp_path / "out" / "quick" / "hw4" / "ex5" / "answer.json").read_text())
     assert ex5["ok"] and ex5["metrics"]["mse"] < 0.01
     started = time.perf_counter()

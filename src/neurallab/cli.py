@@ -41,8 +41,11 @@ def build_parser() -> Parser:
     )
     for module in command_modules():
         # argparse %-formats help strings: a literal % (as in "every 10%") must be doubled.
-        p = sub.add_parser(module.COMMAND, help=module.HELP.replace("%", "%%"),
-                           description=module.HELP.replace("%", "%%"))
+        p = sub.add_parser(
+            module.COMMAND,
+            help=module.HELP.replace("%", "%%"),
+            description=module.HELP.replace("%", "%%"),
+        )
         module.add_arguments(p)
         p.set_defaults(_run=module.run)
     return parser

@@ -34,8 +34,9 @@ class Module:
         return self
 
     def apply_bwd(self) -> Module:
-        grads = self.backward([m.out_tensor for m in self.in_modules], self.out_tensor,
-                              self.out_gradient)
+        grads = self.backward(
+            [m.out_tensor for m in self.in_modules], self.out_tensor, self.out_gradient
+        )
         for module, grad in zip(self.in_modules, grads, strict=True):
             module.out_gradient = module.out_gradient + grad  # += : contributions add up
         return self
@@ -162,8 +163,10 @@ class SoftmaxCrossEntropy(Module):
     def backward(self, inputs, out, grad):
         logits, onehot = inputs
         # d/d logits = (softmax - y) / B: the handout's g_o = y_hat - y per row.
-        return [grad * (torch.softmax(logits, dim=1) - onehot) / len(logits),
-                torch.zeros_like(onehot)]
+        return [
+            grad * (torch.softmax(logits, dim=1) - onehot) / len(logits),
+            torch.zeros_like(onehot),
+        ]
 
 
 def _unbroadcast(grad: torch.Tensor, like: torch.Tensor) -> torch.Tensor:

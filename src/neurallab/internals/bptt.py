@@ -46,8 +46,13 @@ def unrolled_graph(steps: int = 3) -> list[str]:
     """The nodes of the unrolled computation graph, in evaluation order."""
     nodes = []
     for t in range(1, steps + 1):
-        nodes += [f"z{t} = Lin(W_hh, W_hx, h{t - 1}, x{t})", f"h{t} = psi(z{t})",
-                  f"o{t} = Lin(W_hy, h{t})", f"y_hat{t} = soft(o{t})", f"J{t} = CE(y_hat{t}, y{t})"]
+        nodes += [
+            f"z{t} = Lin(W_hh, W_hx, h{t - 1}, x{t})",
+            f"h{t} = psi(z{t})",
+            f"o{t} = Lin(W_hy, h{t})",
+            f"y_hat{t} = soft(o{t})",
+            f"J{t} = CE(y_hat{t}, y{t})",
+        ]
     return nodes + ["J = " + " + ".join(f"J{t}" for t in range(1, steps + 1))]
 
 
@@ -70,5 +75,6 @@ def check(seed: int = 1) -> dict[str, float]:
     return {
         "closed_form_error": float((grad_w_hh(x, y, w_hx, w_hh, w_hy) - auto).abs().max()),
         "without_later_steps_error": float(
-            (grad_w_hh(x, y, w_hx, w_hh, w_hy, later_steps=False) - auto).abs().max()),
+            (grad_w_hh(x, y, w_hx, w_hh, w_hy, later_steps=False) - auto).abs().max()
+        ),
     }

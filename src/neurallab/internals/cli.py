@@ -9,7 +9,9 @@ HELP = "HW7 §2-§4: convolution by loops and as a matrix, tape autodiff, BPTT, 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("topic", choices=("conv", "autodiff", "bptt", "all"), nargs="?", default="all")
+    parser.add_argument(
+        "topic", choices=("conv", "autodiff", "bptt", "all"), nargs="?", default="all"
+    )
 
 
 def show_conv() -> None:
@@ -20,11 +22,17 @@ def show_conv() -> None:
     for row in r["Y"]:
         print("   " + " ".join(f"{v:4d}" for v in row))
     print(f"   j (row 3, column 2 of Y) = {r['j']}")
-    print(f"§2 Q1b: 6x4 input, 2x2 filter, stride 2 -> {r['size_6x4_k2_s2'][0]}x{r['size_6x4_k2_s2'][1]}")
+    print(
+        f"§2 Q1b: 6x4 input, 2x2 filter, stride 2 -> {r['size_6x4_k2_s2'][0]}x{r['size_6x4_k2_s2'][1]}"
+    )
     print(f"§2 Q2c: one shared 4x4 filter on 22x22: {r['params_shared_22']} parameters")
-    print(f"§2 Q2d: a separate 4x4 filter per output pixel (10x10 outputs): {r['params_unshared_22']}")
-    print(f"§2 Q2e: 40x40x3 input, separate 4x4x3 filter per output pixel (19x19): "
-          f"{r['params_unshared_40x40x3']}")
+    print(
+        f"§2 Q2d: a separate 4x4 filter per output pixel (10x10 outputs): {r['params_unshared_22']}"
+    )
+    print(
+        f"§2 Q2e: 40x40x3 input, separate 4x4x3 filter per output pixel (19x19): "
+        f"{r['params_unshared_40x40x3']}"
+    )
 
 
 def show_autodiff() -> None:
@@ -43,8 +51,10 @@ def show_bptt() -> None:
     for node in bptt.unrolled_graph():
         print("   " + node)
     r = bptt.check()
-    print(f"   dJ/dW_hh = sum_t g_h_t h_(t-1)^T with g_h_t = W_hy^T (y_hat_t - y_t) + W_hh^T g_h_(t+1):"
-          f" max |closed form - autograd| = {r['closed_form_error']:.1e}")
+    print(
+        f"   dJ/dW_hh = sum_t g_h_t h_(t-1)^T with g_h_t = W_hy^T (y_hat_t - y_t) + W_hh^T g_h_(t+1):"
+        f" max |closed form - autograd| = {r['closed_form_error']:.1e}"
+    )
     print(f"   without the W_hh^T g_h_(t+1) term: max error {r['without_later_steps_error']:.3f}")
 
 

@@ -18,7 +18,9 @@ def output_size(n: int, k: int, stride: int = 1, padding: int = 0) -> int:
     return (n + 2 * padding - k) // stride + 1
 
 
-def conv2d_loops(x: torch.Tensor, w: torch.Tensor, stride: int = 1, padding: int = 0) -> torch.Tensor:
+def conv2d_loops(
+    x: torch.Tensor, w: torch.Tensor, stride: int = 1, padding: int = 0
+) -> torch.Tensor:
     """x (C_in, H, W), w (C_out, C_in, K, K) -> (C_out, H_out, W_out), by explicit loops."""
     x = F.pad(x, (padding,) * 4)
     c_out, c_in, k, _ = w.shape
@@ -44,7 +46,9 @@ def conv1d_matrix(w: torch.Tensor, n: int) -> torch.Tensor:
     return a
 
 
-def conv2d_im2col(x: torch.Tensor, w: torch.Tensor, stride: int = 1, padding: int = 0) -> torch.Tensor:
+def conv2d_im2col(
+    x: torch.Tensor, w: torch.Tensor, stride: int = 1, padding: int = 0
+) -> torch.Tensor:
     """Same as conv2d_loops, as one matrix product: (C_out, C_in K K) @ (C_in K K, positions)."""
     c_out, c_in, k, _ = w.shape
     x = F.pad(x, (padding,) * 4)
@@ -65,9 +69,17 @@ def parameters_unshared(n: int, k: int, stride: int, channels: int = 1) -> int:
 
 
 # The handout's worked example (HW7 §2 Q1a).
-HANDOUT_X = torch.tensor([[1, 0, -2, 3, 4, 1], [2, 9, 5, 6, 0, -1], [0, -3, 1, 3, 4, 4],
-                          [6, 5, 2, 0, 6, 8], [-5, 4, -3, 1, 3, -2], [4, 1, 2, 8, 9, 7]],
-                         dtype=torch.float64)
+HANDOUT_X = torch.tensor(
+    [
+        [1, 0, -2, 3, 4, 1],
+        [2, 9, 5, 6, 0, -1],
+        [0, -3, 1, 3, 4, 4],
+        [6, 5, 2, 0, 6, 8],
+        [-5, 4, -3, 1, 3, -2],
+        [4, 1, 2, 8, 9, 7],
+    ],
+    dtype=torch.float64,
+)
 HANDOUT_F = torch.tensor([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]], dtype=torch.float64)
 
 

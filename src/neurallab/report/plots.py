@@ -35,7 +35,13 @@ def line_plot(
         style = "o-" if len(xs) <= 30 else "-"
         ax.plot(xs, ys, style, label=label, markersize=3, linewidth=1.4)
     if marker_x is not None:
-        ax.axvline(marker_x, color="grey", linestyle="--", linewidth=1, label=marker_label or f"x = {marker_x:g}")
+        ax.axvline(
+            marker_x,
+            color="grey",
+            linestyle="--",
+            linewidth=1,
+            label=marker_label or f"x = {marker_x:g}",
+        )
     if logy:
         ax.set_yscale("log")
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
