@@ -172,7 +172,7 @@ def _train_toy(use_tape: bool) -> list[float]:
             ps = [p.clone().requires_grad_(True) for p in params]
             out = torch.sigmoid(torch.relu(X @ ps[0] + ps[1]) @ ps[2] + ps[3])
             loss = F.mse_loss(out, Y)
-            grads, value = torch.autograd.grad(loss, ps), float(loss)
+            grads, value = torch.autograd.grad(loss, ps), loss.item()
         params = [p - 0.5 * g for p, g in zip(params, grads, strict=True)]
         losses.append(value)
     return losses

@@ -110,3 +110,23 @@ def test_wandb_backend_offline(tmp_path):
     tracker.log_images("img", [np.zeros((4, 4, 3), np.uint8)], ["cap"], step=0)
     tracker.finish()
     assert list(tmp_path.rglob("*.wandb"))
+
+
+def test_tensorboard_backend_writes_every_point(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from neurallab.tracking.tensorboard_ import TensorboardTracker
+
+    tracker = TensorboardTracker(tmp_path)
+    for step in range(7):
+        tracker.log({"train/loss": 1.0 / (step + 1), "val/acc": step / 10}, step=step)
+    tracker.log_images("first_batch", [np.zeros((4, 4, 3), np.uint8)], ["cap"], step=6)
+    tracker.finish()
+    events = EventAccumulator(str(tmp_path / "tensorboard"), size_guidance={"scalars": 0})
+    events.Reload()
+    losses = events.Scalars("train/loss")
+    assert [e.step for e in losses] == list(range(7))
+    assert losses[3].value == pytest.approx(0.25)
+    assert len(events.Scalars("val/acc")) == 7
+    assert events.Tags()["images"], "the image was not written"

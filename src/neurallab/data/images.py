@@ -33,7 +33,7 @@ from torch.utils.data import TensorDataset
 
 from neurallab.data import transforms as T
 from neurallab.data.registry import Progress, dataset, dataset_path
-from neurallab.data.text import stratified_split
+from neurallab.data.splits import shuffled, stratified_split
 from neurallab.engine.checkpoint import save_atomic
 from neurallab.errors import DataError, UserError
 
@@ -97,6 +97,7 @@ def _shorter_side(img: Image.Image, size: int) -> Image.Image:
 @dataset(
     "clipart3",
     "3 classes of openclipart-png (animals/food/transportation): HW0 CSV+JPEG and CIFAR-3 pickles",
+    version=2,
 )
 def build_clipart3(out: Path, progress: Progress) -> None:
     with tempfile.TemporaryDirectory() as tmp:
@@ -114,7 +115,7 @@ def build_clipart3(out: Path, progress: Progress) -> None:
             progress.advance()
             if img is not None:
                 pictures.append((label, title_from_filename(path), img))
-        _write_course_layout(out, pictures)
+        _write_course_layout(out, shuffled(pictures, seed=0))
 
 
 def _write_course_layout(out: Path, pictures: list[tuple[str, str, Image.Image]]) -> None:

