@@ -7,11 +7,12 @@ import json
 
 import pytest
 import torch
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from neurallab.cli import main
 from neurallab.data import text as data
 from neurallab.errors import DataError, UserError
-from neurallab.models.text import LSTMClassifier, TextClassificationModel
+from neurallab.models.text import BiLSTM, LSTMClassifier, TextClassificationModel
 
 
 def _write_csv(path, rows, header=data.COLUMNS):
@@ -133,6 +134,34 @@ def test_masked_lstm_is_blind_to_padding_and_padded_pooling_is_not():
         short, long_ = torch.tensor([[4, 5, 6]]), torch.tensor([[4, 5, 6] + [1] * 20])
         torch.testing.assert_close(masked(short), masked(long_))
         assert not torch.allclose(naive(short), naive(long_))
+
+
+def _bilstm_with_weights_of(reference: torch.nn.LSTM) -> BiLSTM:
+    """A BiLSTM holding `reference`'s weights: layer k forward <- _lk, backward <- _lk_reverse."""
+    ours = BiLSTM(reference.input_size, reference.hidden_size, reference.num_layers)
+    for k in range(reference.num_layers):
+        for direction, suffix in ((ours.forward_layers, ""), (ours.backward_layers, "_reverse")):
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                getattr(direction[k], f"{name}_l0").data.copy_(
+                    getattr(reference, f"{name}_l{k}{suffix}")
+                )
+    return ours
+
+
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_bilstm_equals_packed_nn_lstm_at_real_tokens_and_unpacked_without_lengths(num_layers):
+    torch.manual_seed(0)
+    reference = torch.nn.LSTM(5, 7, num_layers=num_layers, batch_first=True, bidirectional=True)
+    ours = _bilstm_with_weights_of(reference)
+    x, lengths = torch.randn(4, 9, 5), torch.tensor([9, 3, 6, 1])
+    packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    expected, _ = pad_packed_sequence(reference(packed)[0], batch_first=True, total_length=9)
+    got = ours(x, lengths)
+    real = torch.arange(9)[None, :] < lengths[:, None]
+    torch.testing.assert_close(got[real], expected[real], atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(ours(x), reference(x)[0], atol=1e-6, rtol=1e-5)
+    # The padded run differs from the packed one at real tokens: the test can tell them apart.
+    assert not torch.allclose(ours(x)[real], expected[real], atol=1e-3)
 
 
 def test_txt_short_run_learns_and_compat_reports_4_2_b(tmp_path, capsys):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -104,3 +105,9 @@ def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def mean_std(values: list[float], digits: int = 3) -> str:
+    """'mean ± sample standard deviation' of several seeds' results."""
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.{digits}f} ± {spread:.{digits}f}"

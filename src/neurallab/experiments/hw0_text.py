@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 
-from neurallab.experiments.base import Answer, Budget, Question, markdown_table, run_command
+from neurallab.experiments.base import (
+    Answer,
+    Budget,
+    Question,
+    markdown_table,
+    mean_std,
+    run_command,
+)
 from neurallab.report.plots import line_plot
+from neurallab.tracking import metric_series
 from neurallab.tracking.run import Run
 
 
@@ -126,12 +135,13 @@ def q43(budget: Budget, out: Path) -> Answer:
         commands.append(s["command"])
         rows.append([name, f"{s['final']['val/acc']:.4f}", f"{s['final']['test/acc']:.4f}"])
         metrics[name] = s["final"]["test/acc"]
+        vocab_size = s["vocab_size"]
     return Answer(
         text=(
             "Starter settings otherwise (5 epochs, batch 8, embed 64, max_len 1024, clip 0.1, "
             "lr / 10 when validation accuracy drops). Adam's per-parameter step sizes suit the "
-            "sparse embedding gradients (each batch touches few of the 25,780 word vectors) far "
-            "better than one global SGD rate, which the clipping at 0.1 also throttles."
+            f"sparse embedding gradients (each batch touches few of the {vocab_size:,} word vectors) "
+            "far better than one global SGD rate, which the clipping at 0.1 also throttles."
         ),
         commands=commands,
         tables=[markdown_table(["optimizer", "val accuracy", "test accuracy"], rows)],
@@ -139,86 +149,112 @@ def q43(budget: Budget, out: Path) -> Answer:
     )
 
 
+SEEDS_Q44 = (0, 1, 2)
+
+
 def q44(budget: Budget, out: Path) -> Answer:
     epochs = "4" if budget.quick else "5"
     max_len = "256" if budget.quick else "1024"
-    lstm = [
-        "--model",
-        "lstm",
-        "--optimizer",
-        "adam",
-        "--lr",
-        "0.003",
-        "--batch_size",
-        "16",
-        "--max_len",
-        max_len,
-        "--bidirectional",
-        "--epochs",
-        epochs,
-    ]
+    baseline = ["--optimizer", "adam", "--lr", "0.001", "--epochs", epochs, "--max_len", max_len]
+    lstm = ["--model", "lstm", "--optimizer", "adam", "--lr", "0.003", "--batch_size", "16"]
+    lstm += ["--max_len", max_len, "--bidirectional", "--epochs", epochs]
     runs = {
-        "baseline (EmbeddingBag, Adam)": [
-            "txt",
-            "--optimizer",
-            "adam",
-            "--lr",
-            "0.001",
-            "--epochs",
-            epochs,
-            "--max_len",
-            max_len,
-        ],
+        "baseline (EmbeddingBag, Adam)": ["txt", *baseline],
         "BiLSTM, masked max pooling": ["txt", *lstm, "--pooling", "masked"],
         "BiLSTM, max pooling over padding": ["txt", *lstm, "--pooling", "padded"],
     }
-    rows, commands, curves = [], [], {}
+    rows, commands, curves, test_accs = [], [], {}, {}
     for i, (name, argv) in enumerate(runs.items()):
-        folder = out / f"run{i}"
-        s = run_command(argv, folder)
-        commands.append(s["command"])
-        f = s["final"]
+        seeds = [
+            run_command([*argv, "--seed", str(seed)], out / f"run{i}-s{seed}") for seed in SEEDS_Q44
+        ]
+        commands += [s["command"] for s in seeds]
+        test_accs[name] = [s["final"]["test/acc"] for s in seeds]
         rows.append(
             [
                 name,
-                f"{s['parameters']:,}",
-                f"{f['train/avg_acc']:.4f}",
-                f"{f['val/acc']:.4f}",
-                f"{f['test/acc']:.4f}",
-                f"{s['train_seconds']:.0f}",
+                f"{seeds[0]['parameters']:,}",
+                mean_std([s["final"]["train/avg_acc"] for s in seeds]),
+                mean_std([s["final"]["val/acc"] for s in seeds]),
+                mean_std(test_accs[name]),
+                " / ".join(f"{a:.3f}" for a in test_accs[name]),
+                f"{statistics.mean(s['train_seconds'] for s in seeds):.0f}",
             ]
         )
-        from neurallab.tracking import metric_series
-
-        xs, ys = metric_series(folder / "metrics.csv", "val/acc")
-        curves[name] = (list(range(1, len(ys) + 1)), ys)
-    fig = line_plot(curves, "HW0 Q4.4: validation accuracy per epoch", "epoch", "val accuracy")
+        per_seed = [
+            metric_series(out / f"run{i}-s{seed}" / "metrics.csv", "val/acc")[1]
+            for seed in SEEDS_Q44
+        ]
+        mean_curve = [statistics.mean(epoch) for epoch in zip(*per_seed, strict=True)]
+        curves[name] = (list(range(1, len(mean_curve) + 1)), mean_curve)
+    fig = line_plot(
+        curves,
+        f"HW0 Q4.4: validation accuracy per epoch (mean of {len(SEEDS_Q44)} seeds)",
+        "epoch",
+        "val accuracy",
+    )
     plot = Run(out).save_figure(fig, "val_accuracy.png")
     return Answer(
         text=(
             "**4.4.a** Embedding(V, 64, padding_idx=pad) -> bidirectional LSTM(64 -> 2x64, "
-            "batch_first) over the packed batch -> max over time of the outputs at real tokens "
-            "(padding masked to -inf) -> Linear(128, 5). **4.4.b/c** The table compares it with "
-            "the baseline (both Adam)"
+            "batch_first), its backward direction started at each article's last real token "
+            "(as packing does) -> max over time of the outputs at real tokens (padding masked "
+            "to -inf) -> Linear(128, 5). **4.4.b/c** The table compares it with the baseline "
+            f"(both Adam), {len(SEEDS_Q44)} seeds each"
             + (
                 f"; at --quick both use max_len {max_len} and {epochs} epochs"
                 if budget.quick
                 else ""
             )
             + ". The last row is the handout's padding caveat made measurable: the same model "
-            "with pooling over padded positions and no packing, so the recurrence reads pad "
-            "tokens (the backward direction starts in the padding) and the max can pick padded "
-            "outputs. One seed each: differences of a point or two are within run-to-run noise."
+            "with the recurrence and the max running over the pad tokens too (the backward "
+            "direction starts in the padding). " + _reading_q44(test_accs)
         ),
         commands=commands,
         tables=[
             markdown_table(
-                ["model", "parameters", "train acc (running)", "val acc", "test acc", "train s"],
+                [
+                    "model",
+                    "parameters",
+                    "train acc (running)",
+                    "val acc",
+                    "test acc",
+                    "test acc per seed",
+                    "train s (mean)",
+                ],
                 rows,
             )
         ],
         images=[plot],
+        metrics={name: statistics.mean(accs) for name, accs in test_accs.items()},
     )
+
+
+def _reading_q44(test_accs: dict[str, list[float]]) -> str:
+    """Say which differences exceed the seed-to-seed spread: mean gap vs twice the larger std."""
+    baseline, masked, padded = test_accs.values()
+
+    def gap(a: list[float], b: list[float]) -> tuple[float, bool]:
+        difference = statistics.mean(a) - statistics.mean(b)
+        return difference, abs(difference) > 2 * max(statistics.stdev(a), statistics.stdev(b))
+
+    vs_baseline, lstm_clear = gap(masked, baseline)
+    vs_padded, padding_clear = gap(masked, padded)
+    verdict = {True: "beyond", False: "within"}
+    text = (
+        f"Measured: the masked BiLSTM's mean test accuracy is {vs_baseline:+.3f} against the "
+        f"baseline's ({verdict[lstm_clear]} twice the seeds' spread) and {vs_padded:+.3f} "
+        f"against pooling over padding ({verdict[padding_clear]} it). "
+    )
+    if not padding_clear:
+        text += (
+            "On these articles the padding caveat costs no accuracy we can measure: the max "
+            "over time is dominated by strong activations at topic words, which padded "
+            "positions rarely beat. Masking still matters for correctness: the tests show the "
+            "naive model's prediction for an article changes with how much padding its batch "
+            "adds, the masked model's does not."
+        )
+    return text
 
 
 QUESTIONS = [
@@ -249,7 +285,7 @@ QUESTIONS = [
         "Q4.4",
         "LSTM classifier vs the baseline, and padding in pooling",
         q44,
-        seconds_quick=60,
-        seconds_full=600,
+        seconds_quick=150,
+        seconds_full=1800,
     ),
 ]

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from neurallab.experiments.base import Answer, Budget, Question, markdown_table, run_command
+from neurallab.experiments.base import (
+    Answer,
+    Budget,
+    Question,
+    markdown_table,
+    mean_std,
+    run_command,
+)
 from neurallab.tracking.run import Run
 
 MODELS = ("mlp", "cnn", "lstm", "gru")
@@ -55,7 +62,7 @@ def p5(budget: Budget, out: Path) -> Answer:
                 [
                     dataset,
                     model,
-                    f"{statistics.mean(accs):.3f} ± {statistics.stdev(accs):.3f}",
+                    mean_std(accs),
                     f"{runs[0]['parameters']:,}",
                     f"{statistics.mean(r['train_seconds'] for r in runs):.1f}",
                 ]

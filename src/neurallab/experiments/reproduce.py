@@ -41,7 +41,9 @@ MODULES = [
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", choices=[*HANDOUTS, "all"], help="handout to reproduce")
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--quick", action="store_true", help="CPU budgets, minutes (default)")
+    mode.add_argument(
+        "--quick", action="store_true", help="CPU budgets, minutes (what runs without --full)"
+    )
     mode.add_argument("--full", action="store_true", help="the handouts' own settings")
     parser.add_argument("--force", action="store_true", help="re-run finished questions")
     parser.add_argument("--only", default=None, help="run only questions whose id matches")
