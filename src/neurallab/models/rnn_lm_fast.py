@@ -86,48 +86,76 @@ class FastRNNLanguageModel(RNNLanguageModel):
         The prefix goes through the batched forward once; then each new token costs one RNN
         cell step, one output/query/key/value projection of that token alone, and attention
         over keys and values kept in preallocated buffers (the reference re-projects the
-        whole prefix at every step). Batch-1 decoding is a chain of tiny matrix-vector
-        products, so it runs on one thread: spinning up more only adds synchronisation.
+        whole prefix at every step). The prefix pass is a batch of matrix products and uses
+        every thread; batch-1 decoding is a chain of tiny matrix-vector products, so it runs
+        on one thread: spinning up more only adds synchronisation.
         """
         self.eval()
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with torch.inference_mode():
-                return self._generate_cached(tokens, max_tokens, temperature, top_k)
-        finally:
-            torch.set_num_threads(threads)
+        with torch.inference_mode():
+            prefix = self.forward(tokens)
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                return self._decode(tokens, prefix, max_tokens, temperature, top_k)
+            finally:
+                torch.set_num_threads(threads)
 
-    def _generate_cached(self, tokens, max_tokens, temperature, top_k) -> torch.Tensor:
-        att, cell, linear = self.attention, self.rnn.cell, torch.nn.functional.linear
-        logits, hidden_states, attn_inputs = self.forward(tokens)
+    def _decode(self, tokens, prefix, max_tokens, temperature, top_k) -> torch.Tensor:
+        att = self.attention
+        logits, hidden_states, attn_inputs = prefix
         batch, length = tokens.shape
-        keys = tokens.new_empty((batch, length + max_tokens, att.key_dim), dtype=logits.dtype)
-        values = keys.new_empty((batch, length + max_tokens, att.value_transform.out_features))
+        folded = self._folded_decoding_weights()
+        split = [att.key_dim, att.value_transform.out_features, att.key_dim]
+        keys = logits.new_empty((batch, length + max_tokens, split[0]))
+        values = logits.new_empty((batch, length + max_tokens, split[1]))
         keys[:, :length] = att.key_transform(attn_inputs)
         values[:, :length] = att.value_transform(attn_inputs)
         h = hidden_states[:, -1]
-        scale = math.sqrt(att.key_dim)
         token = self._pick(logits[:, -1], temperature, top_k)
         generated = [token]
         for n in range(length + 1, length + max_tokens):
-            x = self.embeddings.weight[token[:, 0]]
-            h = torch.relu(
-                linear(x, cell.i2h.weight, cell.i2h.bias)
-                + linear(h, cell.h2h.weight, cell.h2h.bias)
-            )
-            y = linear(h, self.rnn.out.weight, self.rnn.out.bias)
-            keys[:, n - 1] = linear(y, att.key_transform.weight, att.key_transform.bias)
-            values[:, n - 1] = linear(y, att.value_transform.weight, att.value_transform.bias)
-            q = linear(y, att.query_transform.weight, att.query_transform.bias)
-            scores = torch.bmm(keys[:, :n], q.unsqueeze(2)).squeeze(2) / scale  # (B, n)
-            mixed = torch.bmm(torch.softmax(scores, dim=1).unsqueeze(1), values[:, :n]).squeeze(1)
-            a = linear(mixed, att.output_transform.weight, att.output_transform.bias)
+            # One new position: h_n (7.6.1), its key, value and query, attention over 1..n.
+            h = torch.relu(torch.addmm(folded["input"][token[:, 0]], h, folded["h2h"]))
+            k, v, q = torch.addmm(folded["kvq_bias"], h, folded["kvq"]).split(split, dim=1)
+            keys[:, n - 1], values[:, n - 1] = k, v
+            weights = torch.softmax(torch.bmm(keys[:, :n], q.unsqueeze(2)).squeeze(2), dim=1)
+            mixed = torch.bmm(weights.unsqueeze(1), values[:, :n]).squeeze(1)
             token = self._pick(
-                linear(a, self.lm_head.weight, self.lm_head.bias), temperature, top_k
+                torch.addmm(folded["head_bias"], mixed, folded["head"]), temperature, top_k
             )
             generated.append(token)
         return torch.cat(generated, dim=1).view(-1)
+
+    def _folded_decoding_weights(self) -> dict[str, torch.Tensor]:
+        """The per-token chain of affine maps, multiplied out once before decoding.
+
+        A batch-1 decoding step is a chain of tiny matrix-vector products, so its cost is the
+        number of operations, not their size. Affine maps applied one after another are one
+        affine map, so (same function, different rounding):
+        - the input term of 7.6.1 for token w, W_i2h E[w] + b_i2h + b_h2h, is row w of a table;
+        - y = W_out h + b_out followed by the key, value and query maps is one (2dk+dv, h) map,
+          with the query rows divided by sqrt(dk) so the scores need no extra scaling;
+        - the attention output map followed by the language-model head is one (V, dv) map.
+        Matrices are stored transposed, ready for `addmm(bias, row, matrix)`.
+        """
+        att, cell, out = self.attention, self.rnn.cell, self.rnn.out
+
+        def bias(layer: torch.nn.Linear) -> torch.Tensor:
+            return (
+                layer.bias if layer.bias is not None else layer.weight.new_zeros(layer.out_features)
+            )
+
+        scale = 1 / math.sqrt(att.key_dim)
+        kvq = [(att.key_transform, 1.0), (att.value_transform, 1.0), (att.query_transform, scale)]
+        head, output = self.lm_head, att.output_transform
+        return {
+            "input": self.embeddings.weight @ cell.i2h.weight.T + bias(cell.i2h) + bias(cell.h2h),
+            "h2h": cell.h2h.weight.T,
+            "kvq": torch.cat([m.weight * c for m, c in kvq]).matmul(out.weight).T.contiguous(),
+            "kvq_bias": torch.cat([(m.weight @ bias(out) + bias(m)) * c for m, c in kvq]),
+            "head": (head.weight @ output.weight).T.contiguous(),
+            "head_bias": head.weight @ bias(output) + bias(head),
+        }
 
     def _pick(self, logits: torch.Tensor, temperature: float, top_k: int | None) -> torch.Tensor:
         if top_k is not None and temperature > 0:
