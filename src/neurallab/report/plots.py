@@ -14,6 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from neurallab.tracking.base import to_uint8_image  # noqa: E402
 
@@ -44,6 +45,9 @@ def line_plot(
         )
     if logy:
         ax.set_yscale("log")
+    if all(float(x).is_integer() for xs, _ in series.values() for x in xs):
+        # Epochs, lengths, sizes: no ticks between whole numbers (an "epoch 1.5" means nothing).
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.grid(alpha=0.3)
     ax.legend()
