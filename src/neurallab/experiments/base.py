@@ -8,8 +8,10 @@ report is exactly the one that produced the numbers.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
+import shutil
 import statistics
 import time
 from collections.abc import Callable
@@ -17,14 +19,45 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from neurallab.experiments.verdict import Verdict
+from neurallab.tracking.run import write_json_atomic
 
-@dataclass(frozen=True)
+
+@dataclass
 class Budget:
-    """How much compute a question may spend: `quick` (CPU minutes) or the handout's settings."""
+    """How much compute a question may spend, and where its runs go.
+
+    `quick` selects CPU-minute budgets, otherwise the handout's own settings. `seed` (from
+    `reproduce --seed`) replaces each question's default seeds; `device` and `force` reach every
+    run a question makes through `run`. `runs` records each run's summary so the report states
+    the seeds and commands that were actually used.
+    """
 
     quick: bool = True
-    seed: int = 0
+    seed: int | None = None  # None: each question's handout seed (e.g. HW0's 10999)
     device: str = "cpu"
+    # `reproduce --force`: runs finished before this time are re-run, not reused (a run shared
+    # by several questions is then re-run once per reproduce, not once per question).
+    rerun_before: float | None = None
+    project: str = "neurallab"  # tracker project; reproduce uses one per handout
+    runs: list[dict[str, Any]] = field(default_factory=list, compare=False, repr=False)
+
+    def seeds(self, n: int, default: int = 0) -> list[int]:
+        """`n` consecutive seeds starting at `--seed` if given, else at the question's default."""
+        first = default if self.seed is None else self.seed
+        return [first + i for i in range(n)]
+
+    def run(self, argv: list[str], run_dir: Path) -> dict[str, Any]:
+        """Run one neurallab command for this question; see `run_command`."""
+        summary = run_command(
+            argv, run_dir, device=self.device, rerun_before=self.rerun_before, project=self.project
+        )
+        self.runs.append(summary)
+        return summary
+
+    @property
+    def seeds_used(self) -> list[int]:
+        return sorted({int(r["seed"]) for r in self.runs if r.get("seed") is not None})
 
 
 @dataclass
@@ -36,6 +69,9 @@ class Answer:
     tables: list[str] = field(default_factory=list)  # Markdown tables
     images: list[Path] = field(default_factory=list)  # PNGs (absolute, or relative to out_dir)
     metrics: dict[str, Any] = field(default_factory=dict)  # headline numbers, JSON-serialisable
+    # What the handout expects and whether the measurement agrees; written questions too.
+    verdicts: list[Verdict] = field(default_factory=list)
+    key_result: str = ""  # one line for the report's summary table
 
 
 @dataclass(frozen=True)
@@ -48,52 +84,86 @@ class Question:
     seconds_full: float = 600.0  # expected wall time at the handout's budget
 
 
-def run_command(argv: list[str], run_dir: Path, reuse: bool = True) -> dict[str, Any]:
+def run_command(
+    argv: list[str],
+    run_dir: Path,
+    *,
+    device: str | None = None,
+    rerun_before: float | None = None,
+    project: str = "neurallab",
+) -> dict[str, Any]:
     """Run `neurallab <argv> --run_dir run_dir` in-process and return its summary.json.
 
-    The returned dict also carries `"command"` (the exact shell command) and `"seconds"`.
-    With `reuse`, a finished run of the same command in `run_dir` is read, not repeated
-    (several questions can share one run, and an interrupted reproduce resumes).
+    The returned dict also carries `"command"` (the exact shell command), `"seconds"` and
+    `"seed"` (the seed the run recorded in its config.json). A finished run of the same command
+    in `run_dir` is read, not repeated (several questions share runs, and an interrupted
+    reproduce resumes), unless it finished before `rerun_before`; an unfinished one with a checkpoint continues with
+    `--resume`; anything else in the folder is replaced (`--overwrite`), so runs never mix.
+    The command's own output (progress, tracker chatter) goes to `run_dir/output.log`.
     """
     from neurallab.cli import main
 
-    full = [*argv, *_tracking_flags(argv[0]), "--run_dir", str(run_dir)]
-    summary_path = run_dir / "summary.json"
+    full = [*argv, *_engine_flags(argv[0], device, project), "--run_dir", str(run_dir)]
     command = "neurallab " + shlex.join(full)
-    if reuse and not _force["rerun"] and summary_path.exists():
-        summary = json.loads(summary_path.read_text())
-        if summary.get("command") == command and "wall_seconds" in summary:
-            return {**summary, "seconds": summary["wall_seconds"]}
+    summary_path = run_dir / "summary.json"
+    previous = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    same_command = previous.get("command") == command
+    force = rerun_before is not None and (
+        not summary_path.exists() or summary_path.stat().st_mtime < rerun_before
+    )
+    if same_command and "wall_seconds" in previous and not force:
+        return _with_seed({**previous, "seconds": previous["wall_seconds"]}, run_dir)
+    extra = []
+    if same_command and (run_dir / "last.pt").exists() and not force:
+        extra = ["--resume"]
+    elif run_dir.exists():
+        shutil.rmtree(run_dir)  # a different or forced command: replace, never append
     started = time.perf_counter()
-    code = main(full)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log_path = run_dir / "output.log"
+    with (
+        log_path.open("a") as log,
+        contextlib.redirect_stdout(log),
+        contextlib.redirect_stderr(log),
+    ):
+        code = main([*full, *extra])
     if code:
-        raise RuntimeError(f"`neurallab {shlex.join(full)}` exited with {code}")
+        tail = log_path.read_text().strip().splitlines()[-1:] or [""]
+        raise RuntimeError(f"`{command}` exited with {code}: {tail[0]} (log: {log_path})")
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
-    summary["command"] = command
+    summary["command"] = command  # without --resume, so the next reproduce can reuse it
+    if summary_path.exists():
+        write_json_atomic(summary_path, summary)
     summary["seconds"] = round(time.perf_counter() - started, 2)
+    return _with_seed(summary, run_dir)
+
+
+def _with_seed(summary: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+    config_path = run_dir / "config.json"
+    if "seed" not in summary and config_path.exists():
+        summary["seed"] = json.loads(config_path.read_text()).get("seed")
     return summary
 
 
-REPRODUCE_PROJECT = "neurallab-reproduce"
-_force = {"rerun": False}
+def _engine_flags(command: str, device: str | None, project: str) -> list[str]:
+    """Flags every run made by reproduce gets, where the command offers them."""
+    offered = _command_options(command)
+    flags = []
+    if "--tracker" in offered:
+        flags += ["--project", project]
+    if "--no_progress" in offered:
+        flags.append("--no_progress")
+    if device is not None and "--device" in offered:
+        flags += ["--device", device]
+    return flags
 
 
-def force_reruns(value: bool) -> None:
-    """`reproduce --force`: run commands again even when a finished run of them exists."""
-    _force["rerun"] = value
-
-
-def _tracking_flags(command: str) -> list[str]:
-    """Runs made by `reproduce` go to their own trackio project, without progress bars."""
+def _command_options(command: str) -> set[str]:
+    """The option strings a neurallab sub-command accepts."""
     from neurallab.cli import build_parser
 
     sub = build_parser()._subparsers._group_actions[0].choices[command]
-    flags = []
-    if "--tracker" in sub._option_string_actions:
-        flags += ["--project", REPRODUCE_PROJECT]
-    if "--no_progress" in sub._option_string_actions:
-        flags.append("--no_progress")
-    return flags
+    return set(sub._option_string_actions)
 
 
 def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:

@@ -9,6 +9,7 @@ interrupted reproduce resumes where it stopped. The report goes to `runs/report/
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import importlib
 import importlib.util
@@ -18,11 +19,14 @@ import time
 import traceback
 from pathlib import Path
 
+from neurallab.engine.device import DEVICES
 from neurallab.experiments.base import Answer, Budget, Question
 
 COMMAND = "reproduce"
 HELP = "run every programming and empirical question of the handouts and write the report"
 
+# Bump when what an answer records changes, so cached answers of the old shape are re-run.
+ANSWER_VERSION = 2
 HANDOUTS = ["hw0", "hw3", "hw4", "hw7", "cnn-rnn"]
 # Question modules in report order (within a handout, module order then list order).
 MODULES = [
@@ -47,8 +51,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     mode.add_argument("--full", action="store_true", help="the handouts' own settings")
     parser.add_argument("--force", action="store_true", help="re-run finished questions")
     parser.add_argument("--only", default=None, help="run only questions whose id matches")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="first seed of every question's runs (default: each handout's own seed)",
+    )
+    parser.add_argument(
+        "--device",
+        choices=DEVICES,
+        default="cpu",
+        help="device of every training run (cpu keeps the published numbers comparable)",
+    )
     parser.add_argument("--out", type=Path, default=Path("runs/reproduce"))
     parser.add_argument("--report", type=Path, default=Path("runs/report"))
     parser.add_argument(
@@ -81,6 +95,7 @@ def config_key(q: Question, budget: Budget) -> str:
         "quick": budget.quick,
         "seed": budget.seed,
         "device": budget.device,
+        "version": ANSWER_VERSION,
     }
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -89,6 +104,7 @@ def answer_question(q: Question, budget: Budget, folder: Path, force: bool) -> d
     """Run one question (or reuse its cached answer); never raises for a failing question."""
     cache = folder / "answer.json"
     key = config_key(q, budget)
+    budget = dataclasses.replace(budget, project=f"neurallab-{q.handout}", runs=[])
     if cache.exists() and not force:
         cached = json.loads(cache.read_text())
         if cached.get("key") == key and cached.get("ok"):
@@ -107,7 +123,7 @@ def answer_question(q: Question, budget: Budget, folder: Path, force: bool) -> d
         "handout": q.handout,
         "qid": q.qid,
         "title": q.title,
-        "seed": budget.seed,
+        "seeds": budget.seeds_used,
         "device": budget.device,
         "quick": budget.quick,
         "seconds": round(time.perf_counter() - started, 2),
@@ -116,6 +132,8 @@ def answer_question(q: Question, budget: Budget, folder: Path, force: bool) -> d
         "tables": answer.tables,
         "images": [str(_image_path(p, folder)) for p in answer.images],
         "metrics": answer.metrics,
+        "verdicts": [v.as_dict() for v in answer.verdicts],
+        "key_result": answer.key_result,
         "error": error,
     }
     cache.write_text(json.dumps(record, indent=1, default=str))
@@ -129,11 +147,14 @@ def _image_path(path: Path | str, folder: Path) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from neurallab.experiments.base import force_reruns
     from neurallab.report.render import write_html, write_markdown
 
-    force_reruns(args.force)
-    budget = Budget(quick=not args.full, seed=args.seed, device=args.device)
+    budget = Budget(
+        quick=not args.full,
+        seed=args.seed,
+        device=args.device,
+        rerun_before=time.time() if args.force else None,
+    )
     todo = [q for q in questions(args.target) if args.only is None or args.only == q.qid]
     mode = "quick" if budget.quick else "full"
     planned = sum(q.seconds_quick if budget.quick else q.seconds_full for q in todo)

@@ -48,25 +48,93 @@ def _header(mode: str, wall: float) -> str:
     )
 
 
+def _meta(record: dict) -> str:
+    """'seeds 10999, 11000, 11001 · device cpu · wall time 12.3 s': what the runs really used."""
+    seeds = record.get("seeds")
+    if seeds is None:  # an answer cached before seeds were recorded
+        seeds = [record["seed"]] if record.get("seed") is not None else []
+    seed_text = (
+        f"seed {seeds[0]}"
+        if len(seeds) == 1
+        else f"seeds {', '.join(map(str, seeds))}"
+        if seeds
+        else "no training run"
+    )
+    return f"{seed_text} · device {record['device']} · wall time {record['seconds']:.1f} s"
+
+
+def _verdict_cell(record: dict) -> str:
+    verdicts = record.get("verdicts") or []
+    if not record["ok"]:
+        return "**failed**"
+    if not verdicts:
+        return "no verdict recorded"
+    return "; ".join(f"**{v['outcome']}**" for v in verdicts)
+
+
+def summary_rows(records: list[dict]) -> list[list[str]]:
+    """One row per question: question, key result, handout expectation, verdict, wall time."""
+    rows = []
+    for r in records:
+        verdicts = r.get("verdicts") or []
+        expectation = " / ".join(v["expectation"] for v in verdicts) or "—"
+        key = r.get("key_result") or "; ".join(v["key_result"] for v in verdicts) or "—"
+        rows.append(
+            [
+                f"[{r['handout']} {r['qid']}](#{_anchor(r)})",
+                key.replace("|", "/").replace("\n", " "),
+                expectation.replace("|", "/").replace("\n", " "),
+                _verdict_cell(r),
+                f"{r['seconds']:.0f} s",
+            ]
+        )
+    return rows
+
+
+SUMMARY_HEADERS = ["question", "key result", "handout expectation", "verdict", "wall time"]
+
+
+def summary_table(records: list[dict]) -> str:
+    lines = ["| " + " | ".join(SUMMARY_HEADERS) + " |", "|" + "---|" * len(SUMMARY_HEADERS)]
+    lines += ["| " + " | ".join(row) + " |" for row in summary_rows(records)]
+    counts = {}
+    for r in records:
+        for v in r.get("verdicts") or []:
+            counts[v["outcome"]] = counts.get(v["outcome"], 0) + 1
+    tally = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+    return "\n".join(lines) + (f"\n\nVerdicts: {tally}." if tally else "")
+
+
+def verdict_lines(record: dict) -> list[str]:
+    """Each verdict as one Markdown paragraph, computed from the answer's numbers."""
+    out = []
+    for v in record.get("verdicts") or []:
+        text = (
+            f"**Verdict: {v['outcome']}.** Handout: {v['expectation']} Measured: {v['key_result']}"
+        )
+        out.append(text + (f" ({v['reason']})" if v.get("reason") else ""))
+    return out
+
+
 def write_markdown(
     records: list[dict], path: Path, image_dir: Path, mode: str, wall: float
 ) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [f"# neurallab results ({mode})", "", _header(mode, wall), ""]
+    lines += ["## Summary", "", summary_table(records), ""]
     current = None
     for r in records:
         if r["handout"] != current:
             current = r["handout"]
             lines += [f"## {TITLES.get(current, current)}", ""]
+        lines += [f'<a id="{_anchor(r)}"></a>', ""]
         lines += [f"### {r['handout']} {r['qid']}: {r['title']}", ""]
-        lines += [
-            f"seed {r['seed']} · device {r['device']} · wall time {r['seconds']:.1f} s"
-            + ("" if r["ok"] else " · **FAILED**"),
-            "",
-        ]
+        lines += [_meta(r) + ("" if r["ok"] else " · **FAILED**"), ""]
         if r["commands"]:
             lines += ["```sh", *r["commands"], "```", ""]
         lines += [r["text"], ""]
+        for verdict in verdict_lines(r):
+            lines += [verdict, ""]
         for table in r["tables"]:
             lines += [table, ""]
         for img in _copy_images(r, image_dir):
@@ -80,6 +148,7 @@ def _inline(text: str) -> str:
     text = html.escape(text, quote=False)
     text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
     text = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", text)
+    text = re.sub(r"\[([^\]]+)\]\((#[\w\-]+)\)", r'<a href="\2">\1</a>', text)
     return re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", r"<em>\1</em>", text)
 
 
@@ -121,6 +190,11 @@ th { background: #f0f0f0; } img { max-width: 100%; border: 1px solid #ddd; margi
 """
 
 
+def _summary_html(records: list[dict]) -> str:
+    """The summary table, with links that work inside the page."""
+    return markdown_to_html(summary_table(records))
+
+
 def write_html(records: list[dict], folder: Path, mode: str, wall: float) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     nav, sections, current = [], [], None
@@ -133,10 +207,7 @@ def write_html(records: list[dict], folder: Path, mode: str, wall: float) -> Pat
         if r["handout"] != current:
             current = r["handout"]
             sections.append(f'<h2 id="{current}">{html.escape(TITLES.get(current, current))}</h2>')
-        meta = (
-            f"seed {r['seed']} · device {html.escape(str(r['device']))} · wall time "
-            f"{r['seconds']:.1f} s" + ("" if r["ok"] else ' · <span class="failed">FAILED</span>')
-        )
+        meta = html.escape(_meta(r)) + ("" if r["ok"] else ' · <span class="failed">FAILED</span>')
         parts = [
             f'<section id="{anchor}" class="question">',
             f"<h3>{r['handout']} {html.escape(r['qid'])}: {html.escape(r['title'])}</h3>",
@@ -145,6 +216,7 @@ def write_html(records: list[dict], folder: Path, mode: str, wall: float) -> Pat
         if r["commands"]:
             parts.append("<pre>" + html.escape("\n".join(r["commands"])) + "</pre>")
         parts.append(markdown_to_html(r["text"]))
+        parts += [markdown_to_html(v) for v in verdict_lines(r)]
         parts += [markdown_to_html(t) for t in r["tables"]]
         for img in _copy_images(r, folder / "img"):
             parts.append(f'<img src="img/{img.name}" alt="{html.escape(r["qid"])} {img.stem}">')
@@ -164,6 +236,8 @@ window.addEventListener("load", () => {{
 </script></head><body>
 <h1>neurallab results ({mode})</h1>
 <p>{_inline(_header(mode, wall))}</p>
+<h2 id="summary">Summary</h2>
+{_summary_html(records)}
 <nav><ol>{"".join(nav)}</ol></nav>
 {"".join(sections)}
 </body></html>

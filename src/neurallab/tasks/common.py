@@ -76,6 +76,11 @@ def add_engine_args(
         help="steps between checkpoints (also written at every evaluation)",
     )
     g.add_argument("--resume", action="store_true", help="continue the run in --run_dir")
+    g.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run already in the run folder (default: refuse to mix two runs)",
+    )
     g.add_argument("--device", choices=DEVICES, default="auto")
     g.add_argument(
         "--precision",
@@ -138,12 +143,9 @@ def open_run(task: str, args: argparse.Namespace, model: nn.Module | None = None
     if not re.fullmatch(r"[\w.\-]+", run_name):
         raise UserError(f"--run_name: {run_name!r} may only hold letters, digits, '.', '-', '_'")
     folder = args.run_dir or Path("runs") / task / run_name
-    if (
-        getattr(args, "resume", False)
-        and not (folder / "last.pt").exists()
-        and not (folder / "last.prev.pt").exists()
-    ):
-        raise UserError(f"--resume: no checkpoint to resume in {folder}")
+    prepare_run_folder(
+        folder, resume=getattr(args, "resume", False), overwrite=getattr(args, "overwrite", False)
+    )
     config = {
         k: (str(v) if isinstance(v, Path) else v)
         for k, v in vars(args).items()
@@ -167,6 +169,39 @@ def open_run(task: str, args: argparse.Namespace, model: nn.Module | None = None
         summary["parameters"] = count_parameters(model)
     run.update_summary(summary)
     return run
+
+
+# Files that mark a folder as holding a run (written by open_run and the engine).
+RUN_FILES = ("config.json", "summary.json", "metrics.csv", "last.pt", "last.prev.pt", "best.pt")
+
+
+def prepare_run_folder(folder: Path, resume: bool, overwrite: bool) -> None:
+    """Make sure a new run never mixes with an old one in `folder`.
+
+    A folder that already holds a run is refused unless `--resume` (continue it: the engine
+    drops whatever was logged after the checkpoint it resumes from) or `--overwrite` (delete
+    that run's files first).
+    """
+    from neurallab.errors import UserError
+
+    if resume and overwrite:
+        raise UserError("--resume and --overwrite: choose one (continue the run, or replace it)")
+    if resume:
+        if not (folder / "last.pt").exists() and not (folder / "last.prev.pt").exists():
+            raise UserError(f"--resume: no checkpoint to resume in {folder}")
+        return
+    existing = [name for name in RUN_FILES if (folder / name).exists()]
+    if not existing:
+        return
+    if not overwrite:
+        raise UserError(
+            f"{folder} already holds a run ({', '.join(existing)}): pass --resume to continue "
+            "it, --overwrite to replace it, or choose another --run_name/--run_dir"
+        )
+    for name in existing:
+        (folder / name).unlink()
+    for png in folder.glob("*.png"):
+        png.unlink()
 
 
 def command_line(args: argparse.Namespace) -> str:

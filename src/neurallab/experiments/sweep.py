@@ -1,0 +1,106 @@
+"""The sweep-and-compare layer: a grid of settings x seeds -> one table, and comparisons.
+
+Every empirical question that compares arms goes through here:
+
+    arms = {"colour": ["img", "--image_size", "64"], "grayscale": [..., "--grayscale"]}
+    result = sweep(budget, arms, budget.seeds(3, default=10999), out.parent / "runs")
+    result.table([("test acc", "final.test/acc")])           # mean, 95% CI, per-seed values
+    result.compare("grayscale", "colour", "final.test/acc", "test accuracy").reading()
+
+Each (arm, seed) is one real run of a neurallab command in its own folder
+(`<folder>/<arm>-s<seed>`), named `<task>-<arm>-s<seed>` in the tracker, so the dashboard shows
+a question's runs by setting. Runs of the same command are reused across questions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from neurallab.experiments.base import Budget, markdown_table
+from neurallab.experiments.stats import Comparison, Summary, compare, fmt, summarize
+
+Key = str | Callable[[dict[str, Any]], float]
+
+
+def run_slug(text: str) -> str:
+    """A folder- and tracker-safe name for an arm: 'batch 32' -> 'batch-32'."""
+    return re.sub(r"[^A-Za-z0-9.]+", "-", text).strip("-").lower()
+
+
+def read_key(summary: dict[str, Any], key: Key) -> float:
+    """A number from a run summary: a dotted path ('final.test/acc') or a function of it."""
+    if callable(key):
+        return float(key(summary))
+    value: Any = summary
+    for part in key.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise KeyError(f"{key!r}: {part!r} not in the run summary ({summary.get('command')})")
+        value = value[part]
+    return float(value)
+
+
+@dataclass
+class SweepResult:
+    """The runs of a sweep: `runs[arm][seed]` is that run's summary.json (plus command, run_dir)."""
+
+    arms: list[str]
+    seeds: list[int]
+    runs: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def commands(self) -> list[str]:
+        return [self.runs[a][s]["command"] for a in self.arms for s in self.seeds]
+
+    def run_dirs(self, arm: str) -> list[Path]:
+        return [Path(self.runs[arm][s]["run_dir"]) for s in self.seeds]
+
+    def values(self, arm: str, key: Key) -> list[float]:
+        return [read_key(self.runs[arm][s], key) for s in self.seeds]
+
+    def summary(self, arm: str, key: Key) -> Summary:
+        return summarize(self.values(arm, key))
+
+    def compare(self, a: str, b: str, key: Key, metric: str, paired: bool = True) -> Comparison:
+        """Arm a minus arm b. Arms of one sweep share seeds, so the comparison is paired."""
+        return compare(a, self.values(a, key), b, self.values(b, key), metric, paired)
+
+    def table(
+        self, columns: Sequence[tuple[str, Key]], digits: int = 3, arm_header: str = "arm"
+    ) -> str:
+        """Markdown: one row per arm; per column the mean, its 95% CI and the per-seed values."""
+        headers = [arm_header]
+        for label, _ in columns:
+            headers += [f"{label}: mean", "95% CI", "per seed"]
+        rows = []
+        for arm in self.arms:
+            row: list[Any] = [arm]
+            for _, key in columns:
+                s = self.summary(arm, key)
+                ci = "—" if s.ci is None else f"{fmt(s.ci[0], digits)} to {fmt(s.ci[1], digits)}"
+                row += [fmt(s.mean, digits), ci, s.per_seed(digits)]
+            rows.append(row)
+        seeds = ", ".join(map(str, self.seeds))
+        return markdown_table(headers, rows) + f"\n\nSeeds: {seeds} (95% CI: Student t over seeds)."
+
+
+def sweep(
+    budget: Budget,
+    arms: Mapping[str, Sequence[str]],
+    seeds: Sequence[int],
+    folder: Path,
+) -> SweepResult:
+    """Run every arm's command once per seed (each in `folder/<arm>-s<seed>`) and collect them."""
+    result = SweepResult(arms=list(arms), seeds=list(seeds))
+    for arm, argv in arms.items():
+        result.runs[arm] = {}
+        for seed in seeds:
+            name = f"{run_slug(arm)}-s{seed}"
+            command = [*argv, "--seed", str(seed), "--run_name", f"{argv[0]}-{name}"]
+            run_dir = folder / name
+            summary = budget.run(command, run_dir)
+            result.runs[arm][seed] = {**summary, "run_dir": str(run_dir)}
+    return result
