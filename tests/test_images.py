@@ -207,8 +207,9 @@ def test_prepared_dataset_is_in_the_course_layout():
 
 def test_compat_dataset_and_transform_follow_the_starter(tmp_path, capsys):
     path = _course_csv(tmp_path, [["./data/parrot/parrot-1.jpg", "p", "parrot", "0"]])
-    raw, label = compat.CsvImageDataset(str(path))[0]  # transform=None: the decoded picture
-    assert raw.shape == (3, 50, 30) and raw.dtype == torch.uint8 and label == 0
+    raw, label = compat.CsvImageDataset(str(path))[0]  # transform=None: the RGB PIL picture
+    assert isinstance(raw, Image.Image) and raw.size == (30, 50) and raw.mode == "RGB"
+    assert label == 0
     x, _ = compat.CsvImageDataset(str(path), compat.course_transform)[0]
     assert x.shape == (3, 256, 256)
     # Reference with Pillow: shorter side to 256 (antialiased), centre crop, ImageNet normalise.

@@ -1,17 +1,31 @@
-"""Drop-in for the course's `test.py` (CNN/RNN handout Q3): test accuracy of saved weights.
+"""Drop-in for the student's `test.py` (CNN/RNN handout Q3): test accuracy of the best weights.
 
-python -m neurallab.compat.cifar_test --weights runs/cifar/<run>/best.pt
+    python -m neurallab.compat.cifar_test                  # ./best.pt on ./cifar10_hst_test
+    python -m neurallab.compat.cifar_test --weights runs/cifar/<run>/best.pt
+
+Defaults to `best.pt` in the working directory (what `neurallab.compat.cifar_pytorch` saves: a
+plain state_dict); a `neurallab cifar` run's richer `best.pt` works too. The test split is the
+course's `cifar10_hst_test` in the working directory when present, and one line names the data
+evaluated. Other flags are `neurallab cifar-test`'s (`--data_dir`, `--cifar10_dir`, ...).
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 
-def main(argv: list[str] | None = None) -> int:
+def to_neurallab_argv(argv: Sequence[str]) -> list[str]:
+    """This program's arguments -> `neurallab cifar-test`, with `--weights best.pt` by default."""
+    argv = list(argv)
+    named = any(a == "--weights" or a.startswith("--weights=") for a in argv)
+    return ["cifar-test", *argv, *([] if named else ["--weights", "best.pt"])]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     from neurallab.cli import main as neurallab_main
 
-    return neurallab_main(["cifar-test", *(sys.argv[1:] if argv is None else argv)])
+    return neurallab_main(to_neurallab_argv(sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == "__main__":

@@ -206,14 +206,14 @@ def _resolve(csv_path: Path, image: str) -> Path | None:
     return None
 
 
-def decode(path: Path, csv_path: Path, row: int, size: int | None) -> torch.Tensor:
-    """One image as uint8 (3, H, W); with `size`, shorter side resized (antialiased) to it and
-    centre-cropped to size x size. Unreadable files name the CSV and its row."""
+def open_rgb(path: Path, csv_path: Path, row: int) -> Image.Image:
+    """One picture as an RGB PIL image (decoded now, file closed). Unreadable files name the
+    CSV and its row."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as img:
-                rgb = np.asarray(img.convert("RGB"))
+                return img.convert("RGB")
     except (
         UnidentifiedImageError,
         OSError,
@@ -222,6 +222,12 @@ def decode(path: Path, csv_path: Path, row: int, size: int | None) -> torch.Tens
         Image.DecompressionBombWarning,
     ) as exc:
         raise DataError(csv_path, f"cannot read image {path.name}: {exc}", row=row) from None
+
+
+def decode(path: Path, csv_path: Path, row: int, size: int | None) -> torch.Tensor:
+    """One image as uint8 (3, H, W); with `size`, shorter side resized (antialiased) to it and
+    centre-cropped to size x size. Unreadable files name the CSV and its row."""
+    rgb = np.asarray(open_rgb(path, csv_path, row))
     tensor = torch.from_numpy(rgb.copy()).permute(2, 0, 1)
     return tensor if size is None else T.center_crop(T.resize_shorter(tensor, size), size)
 
@@ -285,6 +291,15 @@ def _check_labels(path: Path, labels: np.ndarray, num_classes: int) -> None:
             f"label {labels[bad[0]]} is out of range 0..{num_classes - 1}",
             row=int(bad[0]) + 1,
         )
+
+
+COURSE_CIFAR3 = "cifar10_hst_{split}"  # the course's pickle names: cifar10_hst_train, ...
+
+
+def course_cifar3(folder: Path, split: str) -> Path | None:
+    """`<folder>/cifar10_hst_<split>` if the course's pickle is there, else None."""
+    path = Path(folder) / COURSE_CIFAR3.format(split=split)
+    return path if path.is_file() else None
 
 
 def load_cifar3(path: Path, num_classes: int = 3) -> TensorDataset:

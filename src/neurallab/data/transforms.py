@@ -20,21 +20,40 @@ def _batched(img: torch.Tensor) -> tuple[torch.Tensor, bool]:
     return (img, False) if img.dim() == 4 else (img.unsqueeze(0), True)
 
 
-def resize_shorter(img: torch.Tensor, size: int) -> torch.Tensor:
-    """Resize so the shorter side is `size`, keeping the aspect ratio; antialiased bilinear."""
+def resize_shorter(img: torch.Tensor, size: int, truncate: bool = False) -> torch.Tensor:
+    """Resize so the shorter side is `size`, keeping the aspect ratio; antialiased bilinear.
+
+    The longer side is rounded to the nearest pixel; with `truncate` it is
+    `int(size * long / short)` and an image whose shorter side is already `size` is returned
+    as it is, as torchvision's `Resize(size)` does (the course's starters: 451x300 -> 384x256,
+    where rounding gives 385x256).
+    """
     x, single = _batched(img)
     h, w = x.shape[-2:]
-    scale = size / min(h, w)
-    new = (max(size, round(h * scale)), max(size, round(w * scale)))
+    if truncate:
+        if min(h, w) == size:
+            return img
+        short, long = min(h, w), max(h, w)
+        long_new = int(size * long / short)
+        new = (size, long_new) if h <= w else (long_new, size)
+    else:
+        scale = size / min(h, w)
+        new = (max(size, round(h * scale)), max(size, round(w * scale)))
     out = F.interpolate(x.float(), size=new, mode="bilinear", antialias=True, align_corners=False)
     if img.dtype == torch.uint8:
         out = out.round().clamp(0, 255).to(torch.uint8)
     return out[0] if single else out
 
 
-def center_crop(img: torch.Tensor, size: int) -> torch.Tensor:
+def center_crop(img: torch.Tensor, size: int, round_offsets: bool = False) -> torch.Tensor:
+    """The centre size x size pixels. An odd margin leaves the extra pixel at the bottom/right;
+    with `round_offsets` the offset is `int(round(margin / 2))` (Python rounds halves to even),
+    as torchvision's `CenterCrop` computes it: a margin of 3 starts at 2, not 1."""
     h, w = img.shape[-2:]
-    top, left = (h - size) // 2, (w - size) // 2
+    if round_offsets:
+        top, left = int(round((h - size) / 2.0)), int(round((w - size) / 2.0))
+    else:
+        top, left = (h - size) // 2, (w - size) // 2
     return img[..., top : top + size, left : left + size]
 
 
@@ -111,15 +130,19 @@ def cifar_augment(
 ) -> torch.Tensor:
     """The CIFAR handout's augmentation on a float batch in [0, 1]: colour jitter (brightness,
     contrast, saturation by factors in [1 - jitter, 1 + jitter]), a random rotation of up to
-    ±max_degrees, and a horizontal flip with probability 1/2."""
+    ±max_degrees, and a horizontal flip with probability 1/2.
+
+    `jitter=0` skips the colour step entirely, as the course's no-argument `ColorJitter()`
+    does (it leaves every pixel unchanged)."""
     n = x.shape[0]
 
     def factors() -> torch.Tensor:
         return (1 + jitter * (2 * torch.rand(n, generator=generator) - 1)).view(n, 1, 1, 1)
 
-    x = adjust_brightness(x, factors())
-    x = adjust_contrast(x, factors())
-    x = adjust_saturation(x, factors())
+    if jitter > 0:
+        x = adjust_brightness(x, factors())
+        x = adjust_contrast(x, factors())
+        x = adjust_saturation(x, factors())
     x = rotate(x, max_degrees * (2 * torch.rand(n, generator=generator) - 1))
     flip = torch.rand(n, generator=generator) < 0.5
     return torch.where(flip.view(n, 1, 1, 1), x.flip(-1), x)

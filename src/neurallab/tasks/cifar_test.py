@@ -1,4 +1,10 @@
-"""CNN/RNN handout Q3 (`test.py`): load the best CIFAR-3 weights and report test accuracy."""
+"""CNN/RNN handout Q3 (`test.py`): load the best CIFAR-3 weights and report test accuracy.
+
+The weights may be a `cifar` run's `best.pt` or a plain state_dict (what the course's
+`torch.save(net.state_dict(), ...)` writes). The test split is the course's pickle
+`cifar10_hst_test` when there is one (in `--data_dir`, or else in the working directory), else
+`test.pkl` in `--data_dir`, else the prepared clip-art CIFAR-3; one line says which.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +12,69 @@ import argparse
 import json
 from pathlib import Path
 
+from torch.utils.data import TensorDataset
+
+from neurallab.data import images as data
 from neurallab.engine import FitConfig, evaluate, load_model_weights
 from neurallab.engine.checkpoint import load
 from neurallab.errors import UserError
 from neurallab.models.cifar import Net
-from neurallab.tasks.cifar import add_cifar_data_args, load_cifar_splits, make_step
+from neurallab.tasks.cifar import make_step
 
 COMMAND = "cifar-test"
 HELP = "CNN/RNN Q3: evaluate saved CIFAR-3 weights on the test split"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--weights", type=Path, required=True, help="best.pt of a `cifar` run")
+    parser.add_argument(
+        "--weights",
+        type=Path,
+        required=True,
+        help="best.pt of a `cifar` run, or a plain state_dict of Net",
+    )
     parser.add_argument(
         "--batchnorm", action="store_true", help="the weights have BatchNorm (else detected)"
     )
-    add_cifar_data_args(parser)
+    g = parser.add_argument_group("data")
+    g.add_argument(
+        "--data_dir",
+        type=Path,
+        default=None,
+        help="folder with the course's cifar10_hst_test or a test.pkl (default: "
+        "./cifar10_hst_test if present, else the prepared clip-art CIFAR-3)",
+    )
+    g.add_argument(
+        "--cifar10_dir",
+        type=Path,
+        default=None,
+        help="real CIFAR-10 python batches instead (its test_batch)",
+    )
+    g.add_argument(
+        "--classes",
+        type=int,
+        nargs=3,
+        default=(0, 1, 2),
+        metavar="C",
+        help="the three CIFAR-10 classes to keep (with --cifar10_dir)",
+    )
+
+
+def load_test_split(args: argparse.Namespace) -> tuple[TensorDataset, str]:
+    """The test split named by the flags (see the module docstring) and a description of it."""
+    if args.cifar10_dir:
+        path = args.cifar10_dir / "test_batch"
+        test = data.load_cifar10_batches([path], tuple(args.classes))
+        return test, f"{path} (CIFAR-10 classes {' '.join(map(str, args.classes))})"
+    if args.data_dir:
+        course = data.course_cifar3(args.data_dir, "test")
+        path = course or args.data_dir / "test.pkl"
+    else:
+        course = data.course_cifar3(Path("."), "test")
+        path = course or data.default_cifar3("test")
+    kind = "the course's pickle" if course else "CIFAR-3 pickle"
+    if not args.data_dir and not course:
+        kind = "the prepared clip-art CIFAR-3"
+    return data.load_cifar3(path), f"{path} ({kind})"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
     except RuntimeError as exc:
         first = str(exc).splitlines()[0]
         raise UserError(f"--weights: {args.weights} does not fit the CIFAR Net ({first})") from None
-    test = load_cifar_splits(args)["test"]
+    test, described = load_test_split(args)
+    print(f"cifar-test: test data {described}, {len(test)} images")
     metrics = evaluate(model, test, make_step(augment=False), FitConfig(batch_size=256))
     print(f"test accuracy {metrics['acc']:.4f} on {metrics['n']} images ({args.weights})")
     result = {"test_acc": metrics["acc"], "test_loss": metrics["loss"], "n": metrics["n"]}
