@@ -9,7 +9,7 @@ import time
 import torch
 
 from neurallab.data.digits import load_mnist
-from neurallab.engine import fit
+from neurallab.engine import StepOutput, fit
 from neurallab.flags import positive_int
 from neurallab.models.mlp import mnist_mlp
 from neurallab.report.plots import learning_curves
@@ -32,6 +32,12 @@ P1A_Y_HAT = [0.1, 0.1, 0.0, 0.4, 0.05, 0.05, 0.05, 0.05, 0.1, 0.1]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_engine_args(parser, epochs=10, batch_size=64, lr=1e-3, optimizer="adam")
     parser.add_argument("--hidden", type=positive_int, default=64, help="hidden units")
+    parser.add_argument(
+        "--loss",
+        choices=("cross_entropy", "mse"),
+        default="cross_entropy",
+        help="training loss; mse: MSELoss between softmax probabilities and one-hot labels (P1B)",
+    )
     parser.add_argument(
         "--train_limit",
         type=positive_int,
@@ -77,6 +83,17 @@ def loss_questions() -> dict[str, float]:
     }
 
 
+def mse_step(model: torch.nn.Module, batch) -> StepOutput:
+    """P1B's alternative: MSELoss between the softmax output and the one-hot label (mean over
+    the 10 components, PyTorch's default), with accuracy from the same argmax."""
+    images, labels = batch
+    logits = model(images)
+    target = torch.nn.functional.one_hot(labels, logits.shape[-1]).float()
+    loss = torch.nn.functional.mse_loss(torch.softmax(logits.float(), dim=-1), target)
+    correct = (logits.argmax(dim=-1) == labels).sum()
+    return StepOutput(loss=loss, size=len(labels), correct=correct)
+
+
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     answers = loss_questions()
@@ -97,12 +114,13 @@ def run(args: argparse.Namespace) -> int:
         model,
         make_optimizer(args, model.parameters()),
         train,
-        classification_step,
+        mse_step if args.loss == "mse" else classification_step,
         run_,
         cfg,
         eval_sets=evals,
     )
-    run_.save_figure(learning_curves(result.history, "HW3 P1: MNIST MLP"), "curves.png")
+    title = f"HW3 P1: MNIST MLP ({args.loss.replace('_', '-')} loss)"
+    run_.save_figure(learning_curves(result.history, title), "curves.png")
     test_acc = result.metrics["test/acc"]
     print(
         f"test accuracy {test_acc:.4f} (val {result.metrics['val/acc']:.4f}) "

@@ -44,7 +44,10 @@ def series_step(model: torch.nn.Module, batch) -> StepOutput:
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    (train, val, test), classes, features, steps = load_splits(args.dataset, args.npy, seed=0)
+    # --seed also draws the validation series out of the training split (was fixed at 0).
+    (train, val, test), classes, features, steps = load_splits(
+        args.dataset, args.npy, seed=args.seed
+    )
     torch.manual_seed(args.seed)
     model = build_series_model(args.model, steps, features, len(classes))
     run_ = open_run(COMMAND, args, model)
