@@ -112,17 +112,18 @@ def length_batches(length: int, batch_size: int = TEST_BATCH_SIZE) -> Iterator:
 
 
 def runParityExperiment(  # noqa: N802 - the course's name
-    model: nn.Module, max_train_length: int, max_test_length: int = TEST_MAX_LENGTH
+    model: nn.Module, max_train_length: int, max_test_length: int | None = None
 ) -> list[float]:
-    """Accuracy on every string of each length 1..20 (batches of 1000), printed and plotted
-    to `<model>_parity_generalization.png` with a line at the longest training length."""
+    """Accuracy on every string of each length 1..20 (`TEST_MAX_LENGTH`; batches of 1000),
+    printed and plotted to `<model>_parity_generalization.png` in the working directory with a
+    line at the longest training length. Returns the accuracies, shortest length first."""
     import matplotlib.pyplot as plt
 
     from neurallab.report.plots import line_plot
 
     print("\n\nRunning Parity Experiment")
     lengths, accuracy = [], []
-    for k in range(1, max_test_length + 1):
+    for k in range(1, (max_test_length or TEST_MAX_LENGTH) + 1):
         _, val_acc = validation_metrics(model, length_batches(k))
         lengths.append(k)
         accuracy.append(val_acc)
