@@ -91,3 +91,32 @@ def test_ordered_readings_count_steps():
     assert [c.direction for c in steps] == [-1, -1, -1]
     assert "2 are resolved higher, 0 lower" not in sentence
     assert "0 are resolved higher, 2 lower" in sentence
+
+
+def test_report_summary_table_shows_each_question_and_its_computed_verdict():
+    from neurallab.experiments.stats import compare
+    from neurallab.report.render import summary_table
+
+    def record(qid, a, b):
+        c = compare("bn", a, "plain", b, "early val acc", paired=True)
+        v = expect_direction("BatchNorm speeds early training", c, expected=1)
+        return {
+            "handout": "cnn-rnn",
+            "qid": qid,
+            "title": "t",
+            "ok": True,
+            "seconds": 3.0,
+            "verdicts": [v.as_dict()],
+            "key_result": c.reading(),
+        }
+
+    table = summary_table(
+        [
+            record("Q2", [0.8, 0.82, 0.81], [0.6, 0.61, 0.62]),
+            record("Q2b", [0.6, 0.61, 0.62], [0.8, 0.82, 0.81]),
+        ]
+    )
+    rows = [r for r in table.splitlines() if r.startswith("| [cnn-rnn")]
+    assert "**agrees**" in rows[0] and "bn is higher than plain" in rows[0]
+    assert "**disagrees**" in rows[1] and "bn is lower than plain" in rows[1]
+    assert "Verdicts: 1 agrees, 1 disagrees." in table
