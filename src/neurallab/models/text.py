@@ -1,4 +1,4 @@
-"""HW0 §4 text classifiers: the EmbeddingBag baseline and an LSTM with pooling over time."""
+"""HW0 §4 text classifiers: the course's EmbeddingBag baseline, a pad-aware one, and LSTMs."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from torch import nn
 class TextClassificationModel(nn.Module):
     """The starter's baseline: mean of word embeddings (EmbeddingBag) -> Linear.
 
-    `padding_idx` makes the bag skip padding, so a padded article has the same mean embedding
-    as the unpadded one (without it, padding would dilute the mean toward the pad vector).
+    As in the course, the bag has no padding index: pad ids are embedded and averaged in like
+    any token, so padding an article to max_len pulls its mean toward the pad vector.
     """
 
-    def __init__(self, vocab_size: int, embed_dim: int, num_class: int, pad_idx: int = 1) -> None:
+    def __init__(self, vocab_size: int, embed_dim: int, num_class: int) -> None:
         super().__init__()
-        self.embedding = nn.EmbeddingBag(vocab_size, embed_dim, mode="mean", padding_idx=pad_idx)
+        self.embedding = nn.EmbeddingBag(vocab_size, embed_dim, mode="mean")
         self.fc = nn.Linear(embed_dim, num_class)
         self.init_weights()
 
@@ -24,12 +24,25 @@ class TextClassificationModel(nn.Module):
         self.embedding.weight.data.uniform_(-0.5, 0.5)
         self.fc.weight.data.uniform_(-0.5, 0.5)
         self.fc.bias.data.zero_()
-        with torch.no_grad():
-            self.embedding.weight[self.embedding.padding_idx].zero_()
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        """tokens (B, T) -> logits (B, num_class)."""
-        return self.fc(self.embedding(tokens))
+    def forward(self, text: torch.Tensor) -> torch.Tensor:
+        """text (B, T) -> logits (B, num_class)."""
+        return self.fc(self.embedding(text))
+
+
+class PadAwareTextClassificationModel(TextClassificationModel):
+    """neurallab's variant (`--model simple_pad_aware`): the bag skips `pad_idx`.
+
+    The mean runs over real tokens only, so a padded article gets the same logits as the
+    unpadded one. Same parameters and initialisation as the course's model; the pad row is
+    zero and never trained.
+    """
+
+    def __init__(self, vocab_size: int, embed_dim: int, num_class: int, pad_idx: int = 1) -> None:
+        super().__init__(vocab_size, embed_dim, num_class)
+        self.embedding.padding_idx = pad_idx  # EmbeddingBag leaves this index out of the mean
+        with torch.no_grad():
+            self.embedding.weight[pad_idx].zero_()
 
 
 def reverse_within_length(lengths: torch.Tensor, total: int) -> torch.Tensor:
@@ -80,14 +93,20 @@ class BiLSTM(nn.Module):
         return x
 
 
-class LSTMClassifier(nn.Module):
-    """Embedding -> LSTM (batch_first) -> max over time -> Linear.
+POOLINGS = ("masked", "padded", "last")
 
-    With `pooling="masked"` (default) padding never reaches the pooled features: the max runs
-    over real positions only, and a bidirectional LSTM's backward direction starts at each
-    article's last real token (as packing would do). `pooling="padded"` is the naive version
-    the handout warns about: the LSTM runs over the pad tokens too and the max includes those
-    outputs (for a bidirectional LSTM the backward direction even starts in the padding).
+
+class LSTMClassifier(nn.Module):
+    """Embedding -> LSTM (batch_first) -> one vector per article -> Linear.
+
+    How the outputs over time become one vector (`pooling`):
+    - "masked" (default): max over real positions only; padding never reaches the features
+      (a bidirectional LSTM's backward direction starts at each article's last real token,
+      as packing would do).
+    - "padded": max over every position, pad tokens included (the backward direction of a
+      bidirectional LSTM starts in the padding): pooling that ignores the padding.
+    - "last": the output at the final position, after any padding: the last-step readout the
+      handout warns about.
     """
 
     def __init__(
@@ -103,8 +122,8 @@ class LSTMClassifier(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        if pooling not in ("masked", "padded"):
-            raise ValueError(f"pooling must be 'masked' or 'padded', got {pooling!r}")
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         self.pad_idx, self.pooling = pad_idx, pooling
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_idx)
         dropout = dropout if num_layers > 1 else 0.0
@@ -128,6 +147,8 @@ class LSTMClassifier(nn.Module):
             # Forward only, right padding: outputs at real tokens never see the padding that
             # follows them, so masking the pool is all "masked" needs.
             outputs = self.lstm(embedded)[0]
+        if self.pooling == "last":
+            return self.fc(outputs[:, -1])
         if masked:
             outputs = outputs.masked_fill(~mask[..., None], float("-inf"))
         return self.fc(outputs.max(dim=1).values)
