@@ -99,10 +99,12 @@ def evaluate(net: nn.Module, loader: DataLoader) -> tuple[float, float]:
 def build_parser() -> Parser:
     p = Parser(prog="cifar_pytorch.py", description="CNN/RNN Q1-Q3: the CIFAR-3 CNN (course)")
     p.add_argument("--batchnorm", action="store_true", help="BatchNorm1d(512) after fc1 (Q2)")
-    p.add_argument("--epochs", type=positive_int, default=50)
-    p.add_argument("--batch_size", type=positive_int, default=256)
-    p.add_argument("--lr", type=positive_float, default=1e-4)
-    p.add_argument("--weight_decay", type=non_negative_float, default=1e-3)
+    p.add_argument("--epochs", type=positive_int, default=50, help="passes over the training set")
+    p.add_argument("--batch_size", type=positive_int, default=256, help="examples per batch")
+    p.add_argument("--lr", type=positive_float, default=1e-4, help="Adam learning rate")
+    p.add_argument(
+        "--weight_decay", type=non_negative_float, default=1e-3, help="Adam weight decay"
+    )
     p.add_argument(
         "--jitter",
         type=non_negative_float,
@@ -112,8 +114,10 @@ def build_parser() -> Parser:
     )
     p.add_argument("--data_dir", type=Path, default=Path("."), help="folder of cifar10_hst_*")
     p.add_argument("--save", type=Path, default=Path(BEST), help="best weights (a state_dict)")
-    p.add_argument("--plot", type=Path, default=Path("training_plot.png"))
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--plot", type=Path, default=Path("training_plot.png"), help="loss and accuracy plot"
+    )
+    p.add_argument("--seed", type=int, default=0, help="torch.manual_seed before training")
     return p
 
 

@@ -144,13 +144,17 @@ def runParityExperiment(  # noqa: N802 - the course's name
 def main(argv: Sequence[str] | None = None) -> None:
     """Build the training data (lengths 1..5, batch 100, shuffled), train, run the experiment."""
     p = Parser(prog="driver_parity.py", description="CNN/RNN Q5-Q7: LSTM on parity (course)")
-    p.add_argument("--hidden_dim", type=positive_int, default=64)
-    p.add_argument("--max_length", type=positive_int, default=MAX_LENGTH)
-    p.add_argument("--epochs", type=positive_int, default=2000)
-    p.add_argument("--lr", type=positive_float, default=0.003)
-    p.add_argument("--batch_size", type=positive_int, default=BATCH_SIZE)
+    p.add_argument("--hidden_dim", type=positive_int, default=64, help="LSTM hidden size")
+    p.add_argument(
+        "--max_length", type=positive_int, default=MAX_LENGTH, help="training lengths 1..N"
+    )
+    p.add_argument("--epochs", type=positive_int, default=2000, help="epochs (all run)")
+    p.add_argument("--lr", type=positive_float, default=0.003, help="Adam learning rate")
+    p.add_argument(
+        "--batch_size", type=positive_int, default=BATCH_SIZE, help="training batch size"
+    )
     p.add_argument("--early_stop", action="store_true", help="stop at 100% training accuracy")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="torch.manual_seed before training")
     args = p.parse_args(sys.argv[1:] if argv is None else list(argv))
     torch.manual_seed(args.seed)
     train = Parity(split="train", max_length=args.max_length)

@@ -171,10 +171,12 @@ def evaluate(
 def build_parser() -> Parser:
     p = Parser(prog="img_classifier.py", description="HW0 §3 image classifier (course starter)")
     p.add_argument("--use_wandb", action="store_true", help="log to Weights & Biases (offline)")
-    p.add_argument("--n_epochs", type=positive_int, default=5)
-    p.add_argument("--batch_size", type=positive_int, default=8)
-    p.add_argument("--learning_rate", type=positive_float, default=1e-3)
-    p.add_argument("--model", choices=("simple", "cnn"), default="simple")
+    p.add_argument("--n_epochs", type=positive_int, default=5, help="passes over the training set")
+    p.add_argument("--batch_size", type=positive_int, default=8, help="examples per batch")
+    p.add_argument("--learning_rate", type=positive_float, default=1e-3, help="SGD step size")
+    p.add_argument(
+        "--model", choices=("simple", "cnn"), default="simple", help="MLP or the Q3.6 CNN"
+    )
     p.add_argument("--grayscale", action="store_true", help="one grayscale channel (Q3.4)")
     return p
 
