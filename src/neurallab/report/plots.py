@@ -134,3 +134,46 @@ def learning_curves(
         if series:
             plots["accuracy" if metric == "acc" else "loss"] = series
     return panels(plots, title, xlabel="training examples seen")
+
+
+def dot_plot(
+    groups: dict[str, dict[str, Sequence[float]]],
+    title: str,
+    ylabel: str,
+    intervals: dict[str, dict[str, tuple[float, float]]] | None = None,
+) -> Figure:
+    """Repeated measurements by category: one column per category, one colour per series.
+
+    `groups[series][category]` holds the values (e.g. one per seed), each drawn as a dot with the
+    mean as a short bar; `intervals[series][category]` (e.g. a 95% CI) is drawn as a line.
+    """
+    categories = list(dict.fromkeys(c for values in groups.values() for c in values))
+    width = 0.7 / max(1, len(groups))
+    fig, ax = plt.subplots(figsize=(max(6.4, 1.3 * len(categories)), 4.2))
+    for i, (series, values) in enumerate(groups.items()):
+        colour, label = f"C{i}", series  # the series is named once, at its first column
+        for j, category in enumerate(categories):
+            if category not in values:
+                continue
+            x = j + (i - (len(groups) - 1) / 2) * width
+            ys = np.asarray(values[category], dtype=float)
+            ax.scatter(
+                np.full(len(ys), x),
+                ys,
+                s=16,
+                color=colour,
+                alpha=0.7,
+                zorder=3,
+                label=label,
+            )
+            label = None
+            ax.hlines(ys.mean(), x - width / 3, x + width / 3, color=colour, linewidth=2)
+            if intervals and category in intervals.get(series, {}):
+                low, high = intervals[series][category]
+                ax.vlines(x, low, high, color=colour, linewidth=1)
+    ax.set_xticks(range(len(categories)), categories)
+    ax.set(title=title, ylabel=ylabel)
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend()
+    fig.tight_layout()
+    return fig
