@@ -267,11 +267,14 @@ def test_main_cnn_grayscale_and_the_course_train_one_epoch_signature(course_dir,
 
 
 def test_use_wandb_logs_batch_losses_and_epoch_metrics(course_dir, small, monkeypatch):
-    logged, finished = [], []
+    logged, finished, pictures = [], [], {}
 
     class Recorder:
         def log(self, metrics, step):
             logged.append((step, dict(metrics)))
+
+        def log_images(self, key, images, captions, step):
+            pictures[key] = (images, captions, step)
 
         def finish(self):
             finished.append(True)
@@ -285,3 +288,16 @@ def test_use_wandb_logs_batch_losses_and_epoch_metrics(course_dir, small, monkey
     assert [s for s, _ in batches] == [4, 8, 12, 16, 20, 24]  # examples seen so far
     assert [m["epoch"] for _, m in epochs] == [1, 2] and finished == [True]
     assert course.tracker is None  # reset for the next caller
+    # Q3.5, last epoch only: first batches de-normalised, captioned "<predicted> / <true>".
+    assert set(pictures) == {"train_first_batch", "test_first_batch"}
+    images, captions, step = pictures["test_first_batch"]
+    assert step == 24 and len(images) == len(captions) == 4
+    true = [LABELS[int(v)] for v in _column("img_test", "label_idx")[:4]]
+    assert [c.split(" / ")[1] for c in captions] == true
+    assert all(c.split(" / ")[0] in LABELS for c in captions)
+    first = Image.open(_column("img_test", "image")[0])
+    # De-normalised back to the resized, cropped picture: x * std + mean, as uint8 HWC.
+    shown = torch.from_numpy(images[0].astype(np.float32) / 255).permute(2, 0, 1)
+    expected = reference_transform(first, 32) * torch.tensor(STD).view(3, 1, 1)
+    expected += torch.tensor(MEAN).view(3, 1, 1)
+    assert (shown - expected).abs().max() <= 0.5 / 255 + 1e-6

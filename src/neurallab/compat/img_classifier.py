@@ -168,6 +168,22 @@ def evaluate(
     return correct, avg_loss
 
 
+@torch.no_grad()
+def captioned_first_batch(
+    dataloader: DataLoader, model: nn.Module, label_names: Sequence[str]
+) -> tuple[list[torch.Tensor], list[str]]:
+    """Q3.5: the first batch's pictures de-normalised to [0, 1], each captioned
+    `"<predicted label> / <true label>"`."""
+    model.eval()
+    X, y = next(iter(dataloader))
+    predicted = model(X.to(device)).argmax(1).tolist()
+    pictures = [T.denormalize(x, normalize_mean, normalize_std) for x in X]
+    captions = [
+        f"{label_names[p]} / {label_names[t]}" for p, t in zip(predicted, y.tolist(), strict=True)
+    ]
+    return pictures, captions
+
+
 def build_parser() -> Parser:
     p = Parser(prog="img_classifier.py", description="HW0 §3 image classifier (course starter)")
     p.add_argument("--use_wandb", action="store_true", help="log to Weights & Biases (offline)")
@@ -219,6 +235,8 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> None:
                 metrics = {"train_acc": train_acc, "train_loss": train_loss, "epoch": t + 1}
                 metrics |= {"test_acc": test_acc, "test_loss": test_loss}
                 tracker.log(metrics, (t + 1) * size)
+                if t == args.n_epochs - 1:  # Q3.5: the first batches, on the last epoch only
+                    _log_first_batches(model, train_dataloader, test_dataloader, (t + 1) * size)
         print("Done!")
         torch.save(model.state_dict(), "model.pth")
         print("Saved PyTorch Model State to model.pth")
@@ -228,6 +246,17 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> None:
         if tracker is not None:
             tracker.finish()
             tracker = None
+
+
+def _log_first_batches(model: nn.Module, train_dl: DataLoader, test_dl: DataLoader, step: int):
+    from neurallab.tracking.base import to_uint8_image
+
+    names = data.label_names_of(train_dl.dataset.csv_file)
+    for split, loader in (("train", train_dl), ("test", test_dl)):
+        pictures, captions = captioned_first_batch(loader, model, names)
+        tracker.log_images(
+            f"{split}_first_batch", [to_uint8_image(p) for p in pictures], captions, step
+        )
 
 
 def to_neurallab_argv(argv: list[str]) -> list[str]:
