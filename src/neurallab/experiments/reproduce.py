@@ -12,7 +12,6 @@ import argparse
 import dataclasses
 import hashlib
 import importlib
-import importlib.util
 import json
 import re
 import time
@@ -30,6 +29,7 @@ ANSWER_VERSION = 2
 HANDOUTS = ["hw0", "hw3", "hw4", "hw7", "cnn-rnn"]
 # Question modules in report order (within a handout, module order then list order).
 MODULES = [
+    "hw0_primer",
     "hw0_images",
     "hw0_text",
     "hw3",
@@ -76,10 +76,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def questions(target: str) -> list[Question]:
     found = []
     for name in MODULES:
-        module_name = f"neurallab.experiments.{name}"
-        if importlib.util.find_spec(module_name) is None:
-            continue
-        found += [q for q in importlib.import_module(module_name).QUESTIONS]
+        # A missing or broken question module is an error: a report silently missing a
+        # handout's questions would look complete.
+        found += list(importlib.import_module(f"neurallab.experiments.{name}").QUESTIONS)
     found.sort(key=lambda q: HANDOUTS.index(q.handout))  # stable: keeps module order within
     return [q for q in found if target in ("all", q.handout)]
 
