@@ -339,4 +339,5 @@ def _length_stats(lengths: list[int]) -> dict[str, float]:
         "median": float(np.median(values)),
         "max": int(values.max()),
         "share_over_1024": float((values > 1024).mean()),
+        "share_under_256": float((values < 256).mean()),
     }
