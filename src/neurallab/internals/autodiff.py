@@ -214,3 +214,76 @@ def stack_vs_queue() -> dict[str, float]:
     (a_auto + torch.sigmoid(a_auto)).sum().backward()
     results["autograd"] = w_auto.grad.tolist()
     return results
+
+
+def tape_contents() -> dict:
+    """§4 Q1: what `tape.push(self)` records, and why backward needs it.
+
+    Forward J = sum(x*w + sigmoid(x*w)) and list the tape: each entry is a module with its
+    input modules and its saved output tensor (Sigmoid's backward reads that output:
+    grad * out * (1 - out)). `tape_bwd` then pops the entries last-in-first-out. Finally the
+    same forward with the tape emptied before backward: nothing is visited and w gets no
+    gradient, so the push is what lets the backward pass reach a module at all.
+    """
+    x_value, w_value = torch.tensor([0.5, -1.0, 2.0]), torch.tensor([1.5, 0.3, -0.7])
+
+    def forward() -> tuple[Leaf, Module, dict[int, str]]:
+        TAPE.clear()
+        x, w = Leaf(x_value), Leaf(w_value)
+        a = op(Mul(), x, w)
+        s = op(Sigmoid(), a)
+        c = op(Add(), a, s)
+        loss = op(Sum(), c)
+        names = {id(x): "x", id(w): "w", id(a): "a", id(s): "s", id(c): "c", id(loss): "J"}
+        return w, loss, names
+
+    w, loss, names = forward()
+    recorded = [
+        {
+            "module": f"{names[id(m)]} = {type(m).__name__}",
+            "inputs": [names[id(i)] for i in m.in_modules],
+            "saved_output": [round(v, 4) for v in m.out_tensor.reshape(-1).tolist()],
+        }
+        for m in TAPE
+    ]
+    loss.out_gradient = torch.ones_like(loss.out_tensor)
+    popped = []
+    while TAPE:
+        module = TAPE.pop()
+        popped.append(names[id(module)])
+        module.apply_bwd()
+    with_tape = w.out_gradient.tolist()
+
+    w, loss, _ = forward()
+    TAPE.clear()  # as if apply_fwd had not pushed
+    tape_bwd(loss)
+    return {
+        "recorded": recorded,
+        "backward_order": popped,
+        "dJ_dw_with_tape": with_tape,
+        "dJ_dw_without_tape": w.out_gradient.tolist(),
+    }
+
+
+def multi_head_shapes(
+    tokens: int = 5, d_model: int = 16, heads: int = 4, d_k: int = 3, d_v: int = 2, seed: int = 0
+) -> dict:
+    """§4 Q3: the tensor shapes of multi-head self-attention, computed on random numbers.
+
+    Each head projects the (T, d_model) input to queries and keys (T, d_k) and values (T, d_v);
+    its output is softmax(Q K^T / sqrt(d_k)) V, (T, d_v); the heads side by side give
+    (T, H, d_v), which the final linear map (not applied here) reads as T x (H d_v).
+    """
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(tokens, d_model, generator=g)
+    w_q, w_k = (torch.randn(heads, d_model, d_k, generator=g) for _ in range(2))
+    w_v = torch.randn(heads, d_model, d_v, generator=g)
+    q, k, v = (torch.einsum("td,hde->hte", x, w) for w in (w_q, w_k, w_v))
+    weights = torch.softmax(q @ k.transpose(1, 2) / d_k**0.5, dim=-1)  # (H, T, T)
+    per_head = weights @ v  # (H, T, d_v)
+    output = per_head.transpose(0, 1)  # (T, H, d_v)
+    return {
+        "sizes": {"T": tokens, "d_model": d_model, "H": heads, "d_k": d_k, "d_v": d_v},
+        "key_one_head": list(k[0].shape),
+        "output_before_final_linear": list(output.shape),
+    }

@@ -93,3 +93,73 @@ def worked_examples() -> dict:
         "params_unshared_22": parameters_unshared(22, 4, 2),
         "params_unshared_40x40x3": parameters_unshared(40, 4, 2, channels=3),
     }
+
+
+def what_a_layer_learns(seed: int = 0) -> dict:
+    """§2 Q2a/b: which numbers of a convolutional layer are learned and which are chosen.
+
+    A 4x4 filter with stride 2 and no padding (the handout's Q2c layer, no bias): its only
+    parameter is the filter; a gradient step changes the filter and leaves stride, padding
+    and filter size as they were; the same layer, with the same 16 weights, accepts inputs
+    of any size, so the input size belongs to the data, not to the layer.
+    """
+    g = torch.Generator().manual_seed(seed)
+    layer = torch.nn.Conv2d(1, 1, kernel_size=4, stride=2, padding=0, bias=False)
+    settings = {"stride": layer.stride, "padding": layer.padding, "kernel_size": layer.kernel_size}
+    before = layer.weight.detach().clone()
+    x22 = torch.randn(1, 1, 22, 22, generator=g)
+    x40 = torch.randn(1, 1, 40, 40, generator=g)
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+    layer(x22).square().mean().backward()
+    optimizer.step()
+    settings_after = {
+        "stride": layer.stride,
+        "padding": layer.padding,
+        "kernel_size": layer.kernel_size,
+    }
+    return {
+        "parameters": {name: list(p.shape) for name, p in layer.named_parameters()},
+        "parameter_count": sum(p.numel() for p in layer.parameters()),
+        "weights_changed_by_a_step": bool((layer.weight.detach() != before).any()),
+        "settings_before": {k: list(v) for k, v in settings.items()},
+        "settings_after": {k: list(v) for k, v in settings_after.items()},
+        "output_shape_22x22": list(layer(x22).shape[2:]),
+        "output_shape_40x40": list(layer(x40).shape[2:]),
+    }
+
+
+def locally_connected(x: torch.Tensor, weights: torch.Tensor, k: int) -> torch.Tensor:
+    """No parameter sharing: output position l has its own K x K filter `weights[l]`.
+
+    x (1, H, W), weights (H_out * W_out, K * K) -> (H_out, W_out); stride 1, no padding.
+    """
+    patches = x.unfold(1, k, 1).unfold(2, k, 1)[0]  # (H_out, W_out, K, K)
+    h_out, w_out = patches.shape[:2]
+    return (patches.reshape(h_out * w_out, k * k) * weights).sum(1).reshape(h_out, w_out)
+
+
+def shift_test(seed: int = 0, shift: tuple[int, int] = (2, 3)) -> dict:
+    """§2 Q2f: a shared filter responds to a pattern the same way wherever it is.
+
+    A random pattern in the middle of a 16x16 image (zeros around it) is moved by `shift`.
+    With one shared 3x3 filter the output moves by the same amount and is otherwise equal
+    (translation equivariance); with a separate filter per position (no sharing) it is not.
+    Returns the largest difference between output(shifted image) and shifted output(image).
+    """
+    g = torch.Generator().manual_seed(seed)
+    x = torch.zeros(1, 16, 16, dtype=torch.float64)
+    x[0, 5:10, 5:10] = torch.randn(5, 5, generator=g, dtype=torch.float64)
+    moved = torch.roll(x, shifts=shift, dims=(1, 2))  # the border is zero: a plain shift
+    w = torch.randn(1, 1, 3, 3, generator=g, dtype=torch.float64)
+    per_position = torch.randn(14 * 14, 9, generator=g, dtype=torch.float64)
+
+    def gap(f) -> float:
+        return float((f(moved) - torch.roll(f(x), shifts=shift, dims=(0, 1))).abs().max())
+
+    return {
+        "shift": list(shift),
+        "shared_filter_max_difference": gap(lambda img: F.conv2d(img[None], w)[0, 0]),
+        "separate_filters_max_difference": gap(lambda img: locally_connected(img, per_position, 3)),
+        "shared_parameters": w.numel(),
+        "separate_parameters": per_position.numel(),
+    }

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from neurallab.data.stories import load_tokenizer
+from neurallab.data.stories import default_paths, load_tokenizer
 from neurallab.engine import load_model_weights
 from neurallab.errors import UserError
 from neurallab.flags import non_negative_float, positive_int
@@ -33,6 +33,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None, help="also write the samples as JSON")
 
 
+def tokenizer_of(run_dir: Path, config: dict) -> Path:
+    """The tokenizer a run trained with: summary.json records it (resolved); runs made before
+    it did stored it in config.json; a run given no --tokenizer used the BBC corpus's."""
+    summary_path = run_dir / "summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    folder = summary.get("tokenizer") or config.get("tokenizer")
+    return Path(folder) if folder else default_paths()["tokenizer"]
+
+
 def load_model(checkpoint: Path) -> tuple[FastRNNLanguageModel, object]:
     config_path = checkpoint.parent / "config.json"
     if not config_path.exists():
@@ -40,7 +49,7 @@ def load_model(checkpoint: Path) -> tuple[FastRNNLanguageModel, object]:
             f"{config_path}: not found; --checkpoint must be inside an rnn-lm run folder"
         )
     c = json.loads(config_path.read_text())
-    tokenizer = load_tokenizer(Path(c["tokenizer"]))
+    tokenizer = load_tokenizer(tokenizer_of(checkpoint.parent, c))
     model = FastRNNLanguageModel(
         c["embed_dim"], c["hidden_dim"], tokenizer.get_vocab_size(), c["dk"], c["dv"]
     )

@@ -1,14 +1,20 @@
 """HW7: train the RNN language model with self-attention (fast path) on token sequences.
 
 Handout defaults: embed, hidden, dk, dv and batch size 128; 50,000 sequences; Adam lr 1e-3;
-gradients clipped at norm 1; validation every 10% of the sequences on the first validation
-batch (the course's definition; `--full_validation` uses the whole set). Writes the course's
-three files (`train_losses.txt`, `val_losses.txt`, `metrics.txt`) into the run folder.
+gradients clipped at norm 1; validation every tenth of the budget (or every `--eval_every`
+steps) on the first validation batch (the course's definition; `--full_validation` uses the
+whole set). Writes the course's three files (`train_losses.txt`, `val_losses.txt`,
+`metrics.txt`) into the run folder, and the wall time of every training step (forward,
+backward, clipping, update; validation and checkpoints excluded) into summary.json.
+
+The budget is `--num_sequences`, as in the course: the engine's `--epochs` and
+`--max_samples` would contradict it, so rnn-lm does not offer them and refuses them if given.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 from pathlib import Path
 
@@ -24,13 +30,23 @@ from neurallab.report.plots import line_plot
 from neurallab.tasks.common import add_engine_args, finish, fit_config, make_optimizer, open_run
 
 COMMAND = "rnn-lm"
-HELP = "HW7: RNN + self-attention language model (train, validate every 10%, course output files)"
+HELP = "HW7: RNN + self-attention language model (train, validate every tenth, course files)"
+
+# Engine flags rnn-lm does not take: its budget is --num_sequences.
+NOT_OFFERED = ("epochs", "max_samples")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_engine_args(
-        parser, epochs=1000, batch_size=128, lr=1e-3, seed=10601, optimizer="adam", clip_grad=1.0
+        parser, epochs=None, batch_size=128, lr=1e-3, seed=10601, optimizer="adam", clip_grad=1.0
     )
+    # argparse has no public way to edit a flag after add_argument; its actions list is the
+    # documented-in-practice route. Hidden flags still parse, so run() can refuse them by name.
+    for action in parser._actions:
+        if action.dest in NOT_OFFERED:
+            action.help = argparse.SUPPRESS
+        elif action.dest == "eval_every":
+            action.help = "steps between validations (default: every tenth of --num_sequences)"
     parser.add_argument(
         "--num_sequences",
         type=positive_int,
@@ -47,6 +63,63 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="validate on the whole validation set, not its first batch",
     )
+
+
+def check_flags(args: argparse.Namespace) -> None:
+    """Refuse what rnn-lm does not honour, and budgets that train nothing."""
+    for dest in NOT_OFFERED:
+        if getattr(args, dest) is not None:
+            raise UserError(
+                f"--{dest}: rnn-lm's training budget is --num_sequences "
+                f"({args.num_sequences:,} sequences); --{dest} is not used"
+            )
+    if args.num_sequences < args.batch_size:
+        raise UserError(
+            f"--num_sequences {args.num_sequences} is smaller than --batch_size "
+            f"{args.batch_size}: not one batch would be trained"
+        )
+
+
+def eval_every(args: argparse.Namespace) -> int:
+    """Steps between validations: --eval_every, else every tenth of the budget (the course)."""
+    return args.eval_every or max(1, int(args.num_sequences * 0.1) // args.batch_size)
+
+
+class StepTimer:
+    """Wall time of each training step alone: forward, backward, clipping, optimizer update.
+
+    The clock starts when the step function receives a training batch (the model is in train
+    mode; validation runs in eval mode) and stops in the optimizer's post-step hook, so
+    validation, checkpoints, logging and batch slicing fall outside every interval.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer) -> None:
+        self.seconds: list[float] = []
+        self._started: float | None = None
+        optimizer.register_step_post_hook(self._stop)
+
+    def wrap(self, step):
+        def timed_step(model: torch.nn.Module, batch) -> StepOutput:
+            if model.training:
+                self._started = time.perf_counter()
+            return step(model, batch)
+
+        return timed_step
+
+    def _stop(self, optimizer, args, kwargs) -> None:
+        if self._started is not None:
+            self.seconds.append(time.perf_counter() - self._started)
+            self._started = None
+
+    def summary(self) -> dict:
+        if not self.seconds:
+            return {}
+        return {
+            "steps_timed": len(self.seconds),
+            "train_step_seconds": round(sum(self.seconds), 4),
+            "median_step_seconds": round(statistics.median(self.seconds), 5),
+            "step_seconds": [round(s, 5) for s in self.seconds],
+        }
 
 
 def lm_step(model: torch.nn.Module, batch) -> StepOutput:
@@ -80,30 +153,31 @@ def load_data(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    if args.num_sequences < args.batch_size:
-        raise UserError(
-            f"--num_sequences {args.num_sequences} is smaller than --batch_size "
-            f"{args.batch_size}: not one batch would be trained"
-        )
-    train, valid, vocab, tokenizer_dir = load_data(args)
-    args.tokenizer = Path(tokenizer_dir).resolve()  # recorded in config.json for `generate`
+    check_flags(args)
+    train, valid, vocab, tokenizer = load_data(args)
     torch.manual_seed(args.seed)
     model = FastRNNLanguageModel(args.embed_dim, args.hidden_dim, vocab, args.dk, args.dv)
     run_ = open_run(COMMAND, args, model)
+    # What ran, beyond the flags as given: `generate` reads the tokenizer from here.
+    run_.update_summary(
+        {"tokenizer": str(Path(tokenizer).resolve()), "eval_every_steps": eval_every(args)}
+    )
     val_set = valid if args.full_validation else TensorDataset(valid.tensors[0][: args.batch_size])
-    every = max(1, int(args.num_sequences * 0.1) // args.batch_size)
     cfg = fit_config(
         args,
+        epochs=1,  # unused: the budget is max_samples
         max_samples=args.num_sequences,
-        eval_every=every,
+        eval_every=eval_every(args),
         best_metric="val/loss",
         best_mode="min",
     )
+    optimizer = make_optimizer(args, model.parameters())
+    timer = StepTimer(optimizer)
     result = fit(
         model,
-        make_optimizer(args, model.parameters()),
+        optimizer,
         train,
-        lm_step,
+        timer.wrap(lm_step),
         run_,
         cfg,
         eval_sets={"val": val_set},
@@ -139,6 +213,7 @@ def run(args: argparse.Namespace) -> int:
         final_train_loss=train_losses[-1],
         final_val_loss=val_losses[-1],
         vocab_size=vocab,
+        **timer.summary(),
         curve={"sequences": seen, "train_loss": train_losses, "val_loss": val_losses},
     )
     return 0

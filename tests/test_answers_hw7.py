@@ -1,0 +1,205 @@
+"""HW7 answers: the readings follow their numbers, the demonstrations show what they claim,
+rnn-lm honours the flags it shows, and Q3's one-run-per-seed shortcut gives exactly the losses
+of separate runs."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from neurallab.cli import main
+from neurallab.data import stories
+from neurallab.experiments import hw7
+from neurallab.experiments.stats import compare
+from neurallab.internals import autodiff, conv, language_model
+
+QUIET = ["--tracker", "none", "--no_progress"]
+SMALL = ["--embed_dim", "16", "--hidden_dim", "16", "--dk", "8", "--dv", "8"]
+
+
+def _course_files(tmp_path, n_train=64, n_val=16):
+    train = json.loads(stories.default_paths()["train"].read_text())
+    (tmp_path / "train.json").write_text(json.dumps([s[:24] for s in train[:n_train]]))
+    (tmp_path / "valid.json").write_text(json.dumps([s[:24] for s in train[-n_val:]]))
+    return [
+        "--train_data", str(tmp_path / "train.json"), "--val_data", str(tmp_path / "valid.json"),
+        "--tokenizer", str(stories.default_paths()["tokenizer"]),
+    ]  # fmt: skip
+
+
+def _summary(run_dir):
+    summary = json.loads((run_dir / "summary.json").read_text())
+    return {**summary, "run_dir": str(run_dir)}
+
+
+# --- Q3: one long run read at several budgets equals separate shorter runs -----------------
+
+
+def test_a_long_run_validated_at_n_equals_a_run_of_n_sequences(tmp_path):
+    # 60 training sequences in batches of 8: each pass ends with a partial batch of 4, so the
+    # check covers budgets before (48) and after (76) the end of a pass.
+    data = _course_files(tmp_path, n_train=60)
+    argv = ["rnn-lm", *data, *SMALL, *QUIET, "--batch_size", "8", "--lr", "0.01"]
+    long = tmp_path / "long"
+    assert main([*argv, "--num_sequences", "96", "--eval_every", "2", "--run_dir", str(long)]) == 0
+    long_s = _summary(long)
+    assert 48 in long_s["curve"]["sequences"] and 76 in long_s["curve"]["sequences"]
+    for n in (48, 76):
+        short = tmp_path / f"short{n}"
+        assert main([*argv, "--num_sequences", str(n), "--run_dir", str(short)]) == 0
+        short_s = _summary(short)
+        train, val = hw7.losses_at(long_s, n, batch=8)
+        assert val == short_s["final_val_loss"]  # the same state: exactly the same loss
+        assert train == pytest.approx(short_s["final_train_loss"], abs=1e-6)
+    # ... and the comparison can fail: a later point of the run has another loss.
+    assert hw7.losses_at(long_s, 92, batch=8)[1] != short_s["final_val_loss"]
+    with pytest.raises(ValueError, match="not validated at 40"):
+        hw7.losses_at(long_s, 40, batch=8)
+
+
+# --- rnn-lm: every flag it shows does what it says ------------------------------------------
+
+
+def test_rnn_lm_refuses_budget_flags_it_does_not_use_and_hides_them(tmp_path, capsys):
+    data = _course_files(tmp_path)
+    base = ["rnn-lm", *data, *QUIET, "--num_sequences", "16", "--batch_size", "8"]
+    for flag, value in (("--epochs", "3"), ("--max_samples", "32")):
+        assert main([*base, flag, value, "--run_dir", str(tmp_path / flag.strip("-"))]) == 1
+        err = capsys.readouterr().err.strip()
+        assert flag in err and "--num_sequences" in err and len(err.splitlines()) == 1
+    with pytest.raises(SystemExit):
+        main(["rnn-lm", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())  # help lines wrap anywhere
+    assert "--epochs" not in shown and "--max_samples" not in shown
+    assert "every tenth of --num_sequences" in shown
+
+
+def test_rnn_lm_honours_eval_every_times_steps_and_keeps_args(tmp_path):
+    data = _course_files(tmp_path)
+    argv = ["rnn-lm", *data, *SMALL, *QUIET, "--batch_size", "8", "--num_sequences", "64"]
+    default, every3 = tmp_path / "default", tmp_path / "every3"
+    assert main([*argv, "--run_dir", str(default)]) == 0
+    assert main([*argv, "--eval_every", "3", "--run_dir", str(every3)]) == 0
+    # 8 steps: every tenth (0.8 steps -> every step) gives 8 validations; every 3 steps gives
+    # validations after steps 3, 6 and the last one.
+    assert _summary(default)["curve"]["sequences"] == list(range(8, 65, 8))
+    assert _summary(every3)["curve"]["sequences"] == [24, 48, 64]
+    s = _summary(every3)
+    assert s["eval_every_steps"] == 3 and s["steps_timed"] == s["steps"] == 8
+    assert len(s["step_seconds"]) == 8 and sum(s["step_seconds"]) <= s["train_seconds"]
+    assert s["train_step_seconds"] == pytest.approx(sum(s["step_seconds"]), abs=1e-3)
+    config = json.loads((every3 / "config.json").read_text())
+    assert config["tokenizer"] == data[-1]  # as given, not rewritten by the task
+    assert config["eval_every"] == 3 and config["epochs"] is None
+    assert s["tokenizer"] == str(stories.default_paths()["tokenizer"].resolve())
+
+
+# --- Q2: the fill-in follows the measured directions -----------------------------------------
+
+
+def test_q2_fill_in_flips_with_each_measured_direction():
+    assert hw7.fill_in(-1, 1, -1) == ("faster", "a decrease", "more")
+    assert hw7.fill_in(1, -1, 1) == ("slower", "an increase", "less")
+    unresolved = hw7.fill_in(0, 0, 0)
+    assert all("not resolved" in blank or "no difference" in blank for blank in unresolved)
+    assert "grows at least in proportion" in hw7.why_speed(1, 9.1, 8)
+    assert "share among more sequences" in hw7.why_speed(-1, 3.0, 8)
+    assert "does not differ resolvably" in hw7.why_speed(0, 8.0, 8)
+
+
+def test_q2_time_per_sequence_and_jitter_come_from_the_run(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"batch_size": 32}))
+    rows = ["step,key,value"] + [
+        f"{32 * i},train/batch_loss,{v}" for i, v in enumerate([5, 4, 3.5, 3.4], 1)
+    ]
+    (tmp_path / "metrics.csv").write_text("\n".join(rows) + "\n")
+    summary = {"run_dir": str(tmp_path), "train_step_seconds": 0.64, "steps_timed": 4}
+    assert hw7.time_per_sequence(summary) == pytest.approx(1000 * 0.64 / 128)
+    # changes -1, -0.5, -0.1: their standard deviation, not their mean (the trend)
+    assert hw7.loss_jitter(summary) == pytest.approx(torch.tensor([-1, -0.5, -0.1]).std().item())
+
+
+# --- Q4: the sample measures and the choice of the best temperature --------------------------
+
+
+def test_sample_measures():
+    assert hw7.unigram_entropy(torch.tensor([[9, 0, 1, 2, 3]]), vocab=10) == pytest.approx(
+        math.log(4)
+    )  # the first token of a sequence is never predicted: it does not count
+    loop = [5, 6, 7] * 10
+    assert hw7.distinct_fraction(loop) == pytest.approx(0.1)
+    assert hw7.repeated_ngrams(loop) > 0.8 and hw7.repeated_ngrams(list(range(30))) == 0
+
+
+def test_best_temperature_is_the_closest_to_real_text_and_flips_with_the_numbers():
+    real = [4.0, 4.2, 3.9, 4.1, 4.0]
+    stats = {
+        "validation text": {"loss": real},
+        "T = 0": {"loss": [1.0, 1.1, 0.9, 1.2, 1.0]},
+        "T = 0.3": {"loss": [2.0, 2.1, 1.9, 2.2, 2.0]},
+        "T = 0.8": {"loss": [3.7, 3.9, 3.5, 3.8, 3.6]},
+    }
+    best, comparison = hw7.best_temperature(stats, "loss")
+    assert best == "T = 0.8" and comparison.direction == -1  # resolved closer than T = 0.3
+    stats["T = 0.3"]["loss"] = [4.1, 4.1, 4.0, 4.0, 4.1]
+    best, comparison = hw7.best_temperature(stats, "loss")
+    assert best == "T = 0.3" and "closer" in comparison.reading("further", "closer")
+
+
+def test_verdict_sentence_of_q1_follows_a_comparison_in_both_directions():
+    from neurallab.experiments.verdict import AGREES, DISAGREES, expect_direction
+
+    lower = compare("size 512", [5.0, 5.1, 5.05], "size 64", [6.0, 6.1, 6.2], "val loss", True)
+    higher = compare("size 512", [7.0, 7.1, 7.05], "size 64", [6.0, 6.1, 6.2], "val loss", True)
+    assert expect_direction("larger is lower", lower, expected=-1).outcome == AGREES
+    assert expect_direction("larger is lower", higher, expected=-1).outcome == DISAGREES
+
+
+# --- §2-§4 demonstrations would catch a wrong answer -----------------------------------------
+
+
+def test_a_convolutional_layer_learns_only_its_filter():
+    r = conv.what_a_layer_learns()
+    assert r["parameters"] == {"weight": [1, 1, 4, 4]} and r["parameter_count"] == 16
+    assert r["weights_changed_by_a_step"] and r["settings_before"] == r["settings_after"]
+    assert r["output_shape_22x22"] == [10, 10] and r["output_shape_40x40"] == [19, 19]
+
+
+def test_shared_filters_are_shift_equivariant_and_separate_filters_are_not():
+    r = conv.shift_test()
+    assert r["shared_filter_max_difference"] < 1e-12
+    assert r["separate_filters_max_difference"] > 0.1
+    # the test itself can fail: per-position filters that happen to be equal are equivariant
+    x = torch.zeros(1, 8, 8, dtype=torch.float64)
+    x[0, 3:5, 3:5] = 1.0
+    same = torch.ones(36, 9, dtype=torch.float64)
+    shared = torch.nn.functional.conv2d(x[None], torch.ones(1, 1, 3, 3, dtype=torch.float64))
+    assert torch.equal(conv.locally_connected(x, same, 3), shared[0, 0])
+
+
+def test_the_tape_records_modules_and_backward_needs_it():
+    r = autodiff.tape_contents()
+    recorded = [entry["module"].split(" = ")[0] for entry in r["recorded"]]
+    assert r["backward_order"] == recorded[::-1]
+    assert r["dJ_dw_without_tape"] == [0.0, 0.0, 0.0]
+    torch.testing.assert_close(
+        torch.tensor(r["dJ_dw_with_tape"]), torch.tensor(autodiff.stack_vs_queue()["autograd"])
+    )
+
+
+def test_multi_head_shapes_are_t_by_dk_and_t_by_h_by_dv():
+    r = autodiff.multi_head_shapes(tokens=7, d_model=10, heads=3, d_k=5, d_v=2)
+    assert r["key_one_head"] == [7, 5] and r["output_before_final_linear"] == [7, 3, 2]
+
+
+def test_the_language_model_loss_is_the_chain_rule_probability():
+    r = language_model.take_apart()
+    assert r["mean_next_token_cross_entropy"] == pytest.approx(
+        r["minus_log_p_sequence_over_steps"], abs=1e-5
+    )
+    assert r["rnn_hidden_states_shape"] == [1, 6, 8] and r["lm_logits_shape"] == [1, 6, 12]
+    assert set(r["parts"]) == {"embeddings", "rnn", "attention", "lm_head"}
+    assert len(r["generated"]) == 5
