@@ -178,6 +178,8 @@ def test_main_trains_then_runs_the_experiment(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert re.findall(r"^epoch (\d+) train loss", out, re.M) == ["0", "10"]
     assert out.count("val accuracy") == 6
+    main(["--hidden_dim", "8", "--epochs", "1", "--test_max_length", "4"])
+    assert capsys.readouterr().out.count("val accuracy") == 4
     assert (tmp_path / "LSTM-8_parity_generalization.png").is_file()
 
 

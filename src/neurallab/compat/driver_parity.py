@@ -155,6 +155,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     p.add_argument("--early_stop", action="store_true", help="stop at 100% training accuracy")
     p.add_argument("--seed", type=int, default=0, help="torch.manual_seed before training")
+    p.add_argument(
+        "--test_max_length", type=positive_int, default=None, help="test lengths 1..N (default 20)"
+    )
     args = p.parse_args(sys.argv[1:] if argv is None else list(argv))
     torch.manual_seed(args.seed)
     train = Parity(split="train", max_length=args.max_length)
@@ -163,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     model = ParityLSTM(args.hidden_dim).to(dev)
     train_model(model, train_loader, epochs=args.epochs, lr=args.lr, early_stop=args.early_stop)
-    runParityExperiment(model, args.max_length)
+    runParityExperiment(model, args.max_length, args.test_max_length)
 
 
 if __name__ == "__main__":
