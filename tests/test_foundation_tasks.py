@@ -13,7 +13,12 @@ import pytest
 import torch
 
 from neurallab.cli import main
+from neurallab.data.toy import generate_data
+from neurallab.experiments import hw4
+from neurallab.experiments.verdict import DISAGREES
 from neurallab.internals import backprop as hand
+from neurallab.models.toy import ToyModel
+from neurallab.tasks import toy
 from neurallab.tasks.mnist import loss_questions
 
 
@@ -22,42 +27,56 @@ def _summary(folder):
 
 
 def test_toy_gradients_match_autograd_and_training_fits(tmp_path):
-    assert (
-        main(
-            [
-                "toy",
-                "--epochs",
-                "1500",
-                "--tracker",
-                "none",
-                "--no_progress",
-                "--run_dir",
-                str(tmp_path),
-            ]
-        )
-        == 0
-    )
+    argv = ["toy", "--steps", "1500", "--inits", "8", "--fresh_steps", "200"]
+    assert main([*argv, "--tracker", "none", "--no_progress", "--run_dir", str(tmp_path)]) == 0
     answers = _summary(tmp_path)["answers"]
     for name in ("W1", "B1", "W2", "B2"):
         assert answers[f"ex2_{name}_grad_distance"] < 1e-12
     assert answers["ex3_loss_after_small_lr_step"] < answers["ex1_loss"]
     assert answers["ex3_loss_after_large_lr_step"] > answers["ex1_loss"]
-    assert answers["ex5_mse"] < 0.01
+    assert answers["ex4_max_output_difference"] == 0.0  # ToyModel is the hand-written network
+    final = answers["ex5_mse"]
+    assert len(final) == 8 and answers["ex5_seeds"] == list(range(8))
+    assert sum(final) / 8 < answers["ex4_untrained_mse"] / 2  # training lowered the loss
+    assert min(final) < 0.01  # and some fresh initialisation reaches the handout's target
+    assert answers["ex5_below_target_by_step"][-1] == [1500, sum(v < 0.01 for v in final)]
     assert (tmp_path / "training.png").stat().st_size > 10_000
 
 
-def test_manual_backprop_detects_a_wrong_derivative():
-    """The gradient check is sharp: a sigmoid derivative off by a factor fails it."""
-    torch.manual_seed(1)
-    x, y = torch.randn(5, 3, dtype=torch.float64), torch.rand(5, 2, dtype=torch.float64).round()
+def _toy_data():
+    torch.manual_seed(0)
+    x, y = (t.double() for t in generate_data(20))
     p = hand.ToyParams(*(t.double() for t in hand.ToyParams.init().tensors()))
-    auto = hand.autograd_gradients(x, y, p)
-    assert all(
-        (m.reshape(a.shape) - a).norm() < 1e-12
-        for m, a in zip(hand.backprop(x, y, p), auto, strict=True)
-    )
-    wrong = hand.backprop(x, y * 1.0, hand.ToyParams(p.W1, p.B1, p.W2 * 1.01, p.B2))
-    assert (wrong[0] - auto[0]).norm() > 1e-6
+    return x, y, p
+
+
+FAULTS = {
+    "ReLU mask dropped": ("relu_derivative", lambda z: torch.ones_like(z)),
+    "sigmoid derivative dropped": ("sigmoid_derivative", lambda y_hat: torch.ones_like(y_hat)),
+    "sigma instead of sigma (1 - sigma)": ("sigmoid_derivative", lambda y_hat: y_hat),
+}
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_manual_backprop_detects_a_wrong_derivative(fault, monkeypatch):
+    """The Ex2 check (manual vs autograd, the one the toy run and its answer use) catches a
+    wrong derivative injected into `backprop`, and passes the correct one."""
+    x, y, p = _toy_data()
+    with torch.no_grad():
+        z1 = x @ p.W1 + p.B1
+    assert (z1 < 0).any() and (z1 > 0).any()  # so a missing ReLU mask changes the gradient
+    assert max(hand.gradient_distances(x, y, p).values()) < 1e-12
+
+    name, wrong = FAULTS[fault]
+    monkeypatch.setattr(hand, name, wrong)
+    distances = hand.gradient_distances(x, y, p)
+    assert max(distances.values()) > 1e-3
+
+    # The same fault reaches the toy's Exercise 2 answer and flips its verdict.
+    p32 = hand.ToyParams(*(t.float() for t in p.tensors()))
+    answers = toy.exercises_1_to_4(x.float(), y.float(), p32, ToyModel(), 0.01, 50.0)
+    _, verdicts, _ = hw4.ex2_reading(answers)
+    assert verdicts[0].outcome == DISAGREES
 
 
 def test_problem_1_loss_answers():

@@ -39,6 +39,16 @@ def sum_squared_error(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return ((y_hat - y) ** 2).sum()
 
 
+def sigmoid_derivative(y_hat: torch.Tensor) -> torch.Tensor:
+    """sigma'(z) = sigma(z) (1 - sigma(z)), written with the output y_hat = sigma(z)."""
+    return y_hat * (1 - y_hat)
+
+
+def relu_derivative(z: torch.Tensor) -> torch.Tensor:
+    """relu'(z) = H(z), the step function; H(0) = 1 as in the handout."""
+    return (z >= 0).to(z.dtype)
+
+
 def backprop(x: torch.Tensor, y: torch.Tensor, p: ToyParams) -> tuple[torch.Tensor, ...]:
     """Exercise 2: gradients of L with respect to (W1, B1, W2, B2), by the chain rule."""
     z1 = x @ p.W1 + p.B1
@@ -47,9 +57,9 @@ def backprop(x: torch.Tensor, y: torch.Tensor, p: ToyParams) -> tuple[torch.Tens
     y_hat = torch.sigmoid(z2)
 
     y_hat_grad = 2 * (y_hat - y)  # dL/dy_hat
-    z2_grad = y_hat_grad * y_hat * (1 - y_hat)  # sigma'(z2) = y_hat (1 - y_hat)
+    z2_grad = y_hat_grad * sigmoid_derivative(y_hat)  # dL/dz2
     h_grad = z2_grad @ p.W2.T  # dL/dh = dL/dz2 W2^T
-    z1_grad = h_grad * (z1 >= 0).to(z1.dtype)  # relu'(z1) = H(z1), H(0) = 1 as in the handout
+    z1_grad = h_grad * relu_derivative(z1)  # dL/dz1
 
     # Bias gradients sum over the batch; weight gradients are batch-summed outer products.
     B2_grad = z2_grad.sum(0)
@@ -64,6 +74,21 @@ def autograd_gradients(x: torch.Tensor, y: torch.Tensor, p: ToyParams) -> list[t
     leaves = [t.detach().clone().requires_grad_(True) for t in p.tensors()]
     loss = sum_squared_error(forward(x, ToyParams(*leaves)), y)
     return list(torch.autograd.grad(loss, leaves))
+
+
+def gradient_distances(x: torch.Tensor, y: torch.Tensor, p: ToyParams) -> dict[str, float]:
+    """The handout's check: L2 norm of (manual - autograd) gradient, per parameter.
+
+    In float64 a correct `backprop` agrees to ~1e-16; a wrong derivative shows up as a
+    distance of the size of the gradient itself.
+    """
+    manual = backprop(x, y, p)
+    auto = autograd_gradients(x, y, p)
+    names = ("W1", "B1", "W2", "B2")
+    return {
+        n: float((m.reshape(a.shape) - a).norm())
+        for n, m, a in zip(names, manual, auto, strict=True)
+    }
 
 
 def gradient_step(p: ToyParams, grads: tuple[torch.Tensor, ...], lr: float) -> ToyParams:

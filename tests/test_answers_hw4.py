@@ -1,0 +1,184 @@
+"""HW4 answers: the readings and verdicts follow their numbers, and the batched training of many
+initialisations is the handout's training loop for each of them."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.nn.functional import mse_loss
+
+from neurallab.cli import main
+from neurallab.data.toy import generate_data
+from neurallab.experiments import hw4
+from neurallab.experiments.verdict import AGREES, DEMONSTRATED, DISAGREES, NOT_RESOLVED
+from neurallab.models.toy import ToyEnsemble, ToyModel, member_mse
+from neurallab.tasks import toy
+
+
+def _answers(**overrides):
+    """Made-up answers of a toy run (the shape `neurallab toy` writes)."""
+    a = {
+        "ex1_loss": 10.0,
+        "ex1_loss_builtin": 10.0,
+        "ex1_output_shape": [20, 2],
+        "ex1_target_shape": [20, 2],
+        "ex3_lr_scan": [[0.01, 9.9], [1.0, 9.0], [50.0, 18.0]],
+        "ex4_max_output_difference": 0.0,
+        "ex4_parameters": 26,
+        "ex4_untrained_mse": 0.26,
+    }
+    for n in hw4.NAMES:
+        a[f"ex2_{n}_grad_distance"] = 1e-16
+        a[f"ex2_{n}_grad_distance_float32"] = 1e-8
+    a.update(overrides)
+    return a
+
+
+def _ex5_arm(mse, by_step=None, dead=None, wrong=None, fresh=None):
+    n = len(mse)
+    below = sum(v < hw4.TARGET for v in mse)
+    return {
+        "ex5_mse": mse,
+        "ex5_fresh_data_mse": fresh or [0.3] * n,
+        "ex5_dead_units": dead or [0] * n,
+        "ex5_wrong_outputs": wrong or [0] * n,
+        "ex5_below_target_by_step": by_step or [[2500, below], [5000, below]],
+    }
+
+
+def test_ex1_ex2_ex4_checks_flip_on_a_wrong_result():
+    assert hw4.ex1_reading(_answers())[1][0].outcome == AGREES
+    assert hw4.ex1_reading(_answers(ex1_output_shape=[20, 1]))[1][0].outcome == DISAGREES
+    assert hw4.ex1_reading(_answers(ex1_loss_builtin=5.0))[1][0].outcome == DISAGREES
+
+    text, verdicts, _ = hw4.ex2_reading(_answers())
+    assert verdicts[0].outcome == AGREES and "agreement to float64 precision" in text
+    text, verdicts, _ = hw4.ex2_reading(_answers(ex2_W1_grad_distance=0.3))
+    assert verdicts[0].outcome == DISAGREES and "a derivative is wrong" in text
+
+    assert hw4.ex4_reading(_answers())[1][0].outcome == AGREES
+    assert hw4.ex4_reading(_answers(ex4_max_output_difference=0.1))[1][0].outcome == DISAGREES
+    assert hw4.ex4_reading(_answers(ex4_parameters=30))[1][0].outcome == DISAGREES
+
+
+def test_ex3_answer_follows_the_measured_losses():
+    text, verdicts, rows = hw4.ex3_reading(_answers())
+    assert text.startswith("**Yes.**") and "smallest rate that raises it is 50" in text
+    assert [v.outcome for v in verdicts] == [DEMONSTRATED, AGREES]
+    assert [r[2] for r in rows] == ["lowered", "lowered", "raised"]
+
+    never = _answers(ex3_lr_scan=[[0.01, 9.9], [1.0, 9.0], [50.0, 8.0]])
+    text, verdicts, _ = hw4.ex3_reading(never)
+    assert text.startswith("Not at any learning rate")
+    assert verdicts[1].outcome == DISAGREES and verdicts[0].outcome != DEMONSTRATED
+
+
+def test_restarts_needed_counts_runs_to_the_next_success():
+    assert hw4.restarts_needed([True, True]) == (1, 0)
+    assert hw4.restarts_needed([False, False, True, False, True]) == (3, 0)
+    assert hw4.restarts_needed([True, False, False]) == (1, 2)  # the last two find none
+    assert hw4.restarts_needed([False, False]) == (None, 2)
+
+
+def test_ex5_reading_and_verdict_follow_the_counts():
+    stuck = [0.08, 0.001, 0.0005, 0.025, 0.002, 0.1, 0.0001, 0.05]  # 4 of 8 below 0.01
+    arms = {
+        "lr 0.01": _ex5_arm([0.08, 0.001, 0.1, 0.025, 0.002, 0.1, 0.0001, 0.05]),
+        hw4.MAIN: _ex5_arm(stuck, dead=[1, 0, 0, 0, 0, 2, 0, 0], wrong=[5, 0, 0, 1, 0, 6, 0, 3]),
+    }
+    text, verdicts, key = hw4.ex5_reading(arms, seed=0, steps=5000)
+    assert "**4 of 8** end below 0.01" in text
+    assert "MSE 0.0800, above 0.01" in text  # the notebook's own initialisation
+    assert "2 have a dead hidden unit" in text and "2 keep every unit" in text
+    assert "with 1-3 of the 40 outputs" in text
+    assert "no further initialisation crossed 0.01" in text
+    assert "no learning rate tried brings all 8 there (3 at lr 0.01, 4 at lr 0.03)" in text
+    assert "within 2 runs from every starting seed" in text  # failing streaks are 1 long
+    assert "1 starting seed(s) at the end of the pool" in text
+    assert verdicts[0].outcome in (DISAGREES, NOT_RESOLVED)
+    assert verdicts[1].outcome == DISAGREES  # 0.08
+    assert key.startswith("4/8")
+
+    fitted = [0.001, 0.002, 0.0005, 0.003, 0.002, 0.001, 0.0001, 0.004]
+    arms = {hw4.MAIN: _ex5_arm(fitted, by_step=[[2500, 8], [5000, 8]])}
+    text, verdicts, key = hw4.ex5_reading(arms, seed=0, steps=5000)
+    assert "**8 of 8**" in text and "all 8 are below 0.01 from step 2,500" in text
+    assert "MSE 0.0010, below 0.01" in text
+    assert [v.outcome for v in verdicts] == [AGREES, AGREES]
+    assert "at lr 0.03 all 8 reach 0.01" in text
+    assert "within 1 runs" in text and "starting seed(s)" not in text
+
+
+def test_generalisation_reading_flips_with_the_numbers():
+    base = _ex5_arm([0.001, 0.002, 0.001], fresh=[0.30, 0.28, 0.33])
+    base.update(
+        fresh_training_steps=5000,
+        fresh_training_fixed_mse=[0.2, 0.21, 0.19],
+        fresh_training_fresh_data_mse=[0.18, 0.17, 0.19],
+    )
+    text, verdicts, _ = hw4.generalisation_reading(base)
+    assert "Fresh data is worse (higher MSE) than the 20 training points on MSE" in text
+    assert verdicts[0].outcome == AGREES
+    assert "each step is better (lower MSE) than training on the 20 points only" in text
+    assert "Still not zero" in text
+
+    flipped = dict(base, ex5_mse=[0.1, 0.12, 0.11], ex5_fresh_data_mse=[0.0005, 0.0004, 0.0006])
+    flipped["fresh_training_fresh_data_mse"] = [0.3, 0.31, 0.29]
+    text, verdicts, _ = hw4.generalisation_reading(flipped)
+    assert "Fresh data is better (lower MSE) than the 20 training points" in text
+    assert verdicts[0].outcome == DISAGREES
+    assert "each step is worse (higher MSE) than training on the 20 points only" in text
+    assert "Still not zero" not in text
+
+
+def test_ensemble_trains_each_member_as_the_handouts_loop_would():
+    """Adam on the summed member losses = each ToyModel trained alone (up to float rounding)."""
+    torch.manual_seed(0)
+    X, Y = generate_data(20)
+    members = [toy.notebook_fresh_model(s) for s in range(3)]
+    ensemble = ToyEnsemble(members)
+    alone = [ensemble.member(k) for k in range(3)]  # copies of the same starting weights
+    opt = torch.optim.Adam(ensemble.parameters(), lr=0.03)
+    opts = [torch.optim.Adam(m.parameters(), lr=0.03) for m in alone]
+    for _ in range(200):
+        opt.zero_grad()
+        member_mse(ensemble(X), Y).sum().backward()
+        opt.step()
+        for m, o in zip(alone, opts, strict=True):  # the handout's Ex5 loop
+            o.zero_grad()
+            mse_loss(m(X), Y).backward()
+            o.step()
+    with torch.no_grad():
+        batched = member_mse(ensemble(X), Y)
+        single = torch.stack([mse_loss(m(X), Y) for m in alone])
+    assert torch.allclose(batched, single, rtol=1e-3, atol=1e-6)
+    assert single.min() < 0.5 * mse_loss(members[0](X), Y)  # it trained
+
+
+def test_notebook_fresh_model_replays_the_notebooks_draws():
+    torch.manual_seed(0)
+    generate_data(20)
+    torch.randn(3, 4), torch.randn(1, 4), torch.randn(4, 2), torch.randn(1, 2)
+    ToyModel()
+    expected = ToyModel()
+    got = toy.notebook_fresh_model(0)
+    for p, q in zip(expected.parameters(), got.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
+def test_toy_offers_only_flags_it_honours(tmp_path, capsys):
+    for flag in ("--max_samples", "--checkpoint_every", "--batch_size", "--resume"):
+        with pytest.raises(SystemExit):
+            main(["toy", flag, "10", "--run_dir", str(tmp_path / "x")])
+    capsys.readouterr()
+    argv = ["toy", "--steps", "60", "--inits", "3", "--fresh_steps", "0", "--tracker", "none"]
+    assert main([*argv, "--eval_every", "20", "--run_dir", str(tmp_path / "a")]) == 0
+    assert main([*argv, "--eval_every", "30", "--run_dir", str(tmp_path / "b")]) == 0
+    import json
+
+    a = json.loads((tmp_path / "a" / "summary.json").read_text())["answers"]
+    b = json.loads((tmp_path / "b" / "summary.json").read_text())["answers"]
+    assert [s for s, _ in a["ex5_below_target_by_step"]] == [20, 40, 60]
+    assert [s for s, _ in b["ex5_below_target_by_step"]] == [30, 60]
+    assert len(a["ex5_mse"]) == 3 and a["ex5_seeds"] == [0, 1, 2]
+    assert "fresh_training_fixed_mse" not in a  # --fresh_steps 0 skips the variant
