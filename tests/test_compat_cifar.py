@@ -10,6 +10,8 @@ import contextlib
 import io
 import pickle
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -184,3 +186,36 @@ def test_cifar_test_uses_a_folder_of_course_pickles_and_says_which_data(
     out = capsys.readouterr().out
     n = len(data.load_cifar3(data.default_cifar3("test")))
     assert f"test data {data.default_cifar3('test')} (the prepared clip-art CIFAR-3), {n}" in out
+
+
+def test_course_files_importing_the_module_train_nothing_and_load_best_pt(trained):
+    """The course's own flow with our module behind it: `cifar_pytorch.py` holding the star
+    import, and a student's `test.py` that imports `Net` from it and loads `best.pt` with plain
+    torch calls. Importing trains nothing (the starter would train at import)."""
+    folder = trained[0]
+    (folder / "cifar_pytorch.py").write_text(
+        "from neurallab.compat.cifar_pytorch import *  # noqa: F403\n"
+    )
+    (folder / "test.py").write_text(
+        "import torch\n"
+        "from cifar_pytorch import CIFAR3, Net, normalize\n"
+        "from torch.utils.data import DataLoader\n\n"
+        "net = Net()\n"
+        'net.load_state_dict(torch.load("best.pt"))\n'
+        "net.eval()\n"
+        "correct = total = 0\n"
+        'for x, y in DataLoader(CIFAR3("test", transform=normalize), batch_size=256):\n'
+        "    correct += int((net(x).argmax(1) == y).sum())\n"
+        "    total += len(y)\n"
+        'print(f"test accuracy {correct / total:.4f} on {total}")\n'
+    )
+    before = sorted(p.name for p in folder.iterdir())
+    saved_at = (folder / "best.pt").stat().st_mtime_ns
+    done = subprocess.run(
+        [sys.executable, "test.py"], cwd=folder, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert re.fullmatch(r"test accuracy \d\.\d{4} on 21\n", done.stdout)
+    after = sorted(p.name for p in folder.iterdir() if p.name != "__pycache__")
+    assert after == before  # no training happened: no new files, best.pt untouched
+    assert (folder / "best.pt").stat().st_mtime_ns == saved_at

@@ -301,3 +301,26 @@ def test_use_wandb_logs_batch_losses_and_epoch_metrics(course_dir, small, monkey
     expected = reference_transform(first, 32) * torch.tensor(STD).view(3, 1, 1)
     expected += torch.tensor(MEAN).view(3, 1, 1)
     assert (shown - expected).abs().max() <= 0.5 / 255 + 1e-6
+
+
+def test_a_student_file_star_importing_the_module_serves_a_harness(course_dir, monkeypatch, capsys):
+    """`img_classifier.py` holding only the star import (and the main guard) gives a harness
+    every starter name. Its module-level values are copies: setting `img_size` on the student's
+    module does not reach ours; setting it on neurallab.compat.img_classifier does."""
+    (course_dir / "img_classifier.py").write_text(
+        "from neurallab.compat.img_classifier import *  # noqa: F403\n\n"
+        'if __name__ == "__main__":\n    main()  # noqa: F405\n'
+    )
+    monkeypatch.syspath_prepend(str(course_dir))
+    monkeypatch.delitem(__import__("sys").modules, "img_classifier", raising=False)
+    import img_classifier as student
+
+    for name in ("img_size", "num_labels", "normalize_mean", "normalize_std", "device"):
+        assert getattr(student, name) == getattr(course, name)
+    for name in ("CsvImageDataset", "get_data", "NeuralNetwork", "train_one_epoch", "evaluate"):
+        assert getattr(student, name) is getattr(course, name)
+    student.img_size = (32, 32)
+    args = argparse.Namespace(batch_size=2, grayscale=False)
+    assert next(iter(student.get_data(args)[0]))[0].shape == (2, 3, 256, 256)
+    monkeypatch.setattr(course, "img_size", (32, 32))
+    assert next(iter(student.get_data(args)[0]))[0].shape == (2, 3, 32, 32)
