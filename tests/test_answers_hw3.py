@@ -47,7 +47,7 @@ def test_mlp_answer_follows_the_measured_rankings_on_both_datasets(mlp_is_poor_o
     first, second = (poor, fine) if mlp_is_poor_on_first else (fine, poor)
     text, key = mlp_answer([rank("One", first), rank("Two", second)])
     poor_name, fine_name = ("One", "Two") if mlp_is_poor_on_first else ("Two", "One")
-    assert f"On {poor_name} the measurement shows that cost" in text
+    assert f"On {poor_name} (CNN, LSTM, GRU) the measurement shows that cost" in text
     assert f"On {fine_name} no model is resolved above the MLP" in text
     assert f"on {poor_name} the MLP" in key and "resolved below CNN, LSTM, GRU" in key
     assert "resolved below none" in key  # on the other dataset
@@ -56,7 +56,7 @@ def test_mlp_answer_follows_the_measured_rankings_on_both_datasets(mlp_is_poor_o
 def test_mlp_answer_when_the_mlp_is_poor_on_both():
     poor = {"mlp": LOW, "cnn": HIGH, "lstm": HIGH, "gru": HIGH}
     text, _ = mlp_answer([rank("One", poor), rank("Two", poor)])
-    assert "On One and Two the measurement shows that cost" in text
+    assert "On One (CNN, LSTM, GRU) and Two (CNN, LSTM, GRU) the measurement" in text
     assert "no model is resolved above the MLP" not in text
 
 

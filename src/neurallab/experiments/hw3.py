@@ -731,9 +731,9 @@ def p4(budget: Budget, out: Path) -> Answer:
         "Problem 4 (85 points) is a Colab notebook given only as a link "
         "(colab.research.google.com/drive/1Z_dWneqkl3Qnc37Or25-nRnRNltEKJWw). Its cells are not "
         "in our copy of the handout and this project runs offline, so it is not reproduced and "
-        "no result is claimed for it. The programs it most likely builds on are here: the MNIST "
-        "classifier (P1, `neurallab mnist`) and the autoencoder (P2, `neurallab autoencoder`), "
-        "with learning curves, reconstructions and the latent map."
+        "no result is claimed for it. The handout's other programs run here: the MNIST "
+        "classifier (P1, `neurallab mnist`), the autoencoder (P2, `neurallab autoencoder`) and "
+        "the time-series models (P5, `neurallab timeseries`)."
     )
     return Answer(
         text=text,

@@ -132,7 +132,10 @@ def mlp_answer(rankings: list[Ranking]) -> tuple[str, str]:
             f"resolved below {_names(v['below'])}, above {_names(v['above'])}, and not resolved "
             f"against {_names(v['unresolved'])}"
         )
-        (poor_on if v["below"] else fine_on).append(r.dataset)
+        if v["below"]:
+            poor_on.append(f"{r.dataset} ({_names(v['below'])})")
+        else:
+            fine_on.append(r.dataset)
     key = "; ".join(facts)
     text = (
         "**A. Why an MLP might be a poor choice.** An MLP flattens the 50x8 matrix into 400 "
@@ -143,8 +146,8 @@ def mlp_answer(rankings: list[Ranking]) -> tuple[str, str]:
     )
     if poor_on:
         text += (
-            f" On {' and '.join(poor_on)} the measurement shows that cost: a model that shares "
-            "weights over time is resolved above the MLP."
+            f" On {' and '.join(poor_on)} the measurement shows that cost: the models named "
+            "share weights over time and are resolved above the MLP."
         )
     if fine_on:
         text += (
