@@ -181,6 +181,10 @@ def test_cifar_test_uses_a_folder_of_course_pickles_and_says_which_data(
     assert neurallab_main([*argv, "--data_dir", str(course_dir)]) == 0
     out = capsys.readouterr().out
     assert f"test data {course_dir / 'cifar10_hst_test'} (the course's pickle), 21 images" in out
+    assert neurallab_main([*argv, "--data_dir", str(elsewhere)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(f"--data_dir: {elsewhere} holds neither cifar10_hst_test nor test.pkl")
+    assert "\n" not in err
     # No course pickle here and no --data_dir: the prepared clip-art test split, named.
     assert neurallab_main(argv) == 0
     out = capsys.readouterr().out

@@ -68,6 +68,10 @@ def load_test_split(args: argparse.Namespace) -> tuple[TensorDataset, str]:
     if args.data_dir:
         course = data.course_cifar3(args.data_dir, "test")
         path = course or args.data_dir / "test.pkl"
+        if not path.is_file():
+            raise UserError(
+                f"--data_dir: {args.data_dir} holds neither cifar10_hst_test nor test.pkl"
+            )
     else:
         course = data.course_cifar3(Path("."), "test")
         path = course or data.default_cifar3("test")
