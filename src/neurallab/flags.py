@@ -9,15 +9,31 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import NoReturn
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Appends "(default: X)" to a flag's help unless the help already says its default.
+
+    argparse %-formats help text: a literal % (as in "every 10%") is escaped here, so help
+    strings are written as they should read.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = re.sub(r"(?<!%)%(?![(%])", "%%", action.help or "")
+        states_default = "(default" in text or action.default in (None, argparse.SUPPRESS)
+        if states_default or not (action.option_strings or action.nargs in ("?", "*")):
+            return text
+        return text + " (default: %(default)s)"
 
 
 class Parser(argparse.ArgumentParser):
     """ArgumentParser that adds dashed aliases and reports errors on one line."""
 
     def __init__(self, *args, **kwargs) -> None:
-        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
 
     def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]

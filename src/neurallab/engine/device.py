@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 
 import torch
 
@@ -13,19 +14,32 @@ PRECISIONS = ("fp32", "bf16")
 
 
 def resolve_device(name: str = "auto") -> torch.device:
-    """`auto` picks cuda, then mps, then cpu; an explicit device must be available."""
+    """`auto` picks cuda, then mps, then cpu; an explicit device must be available.
+
+    Under torchrun each process has its own GPU: `auto` and `cuda` mean `cuda:LOCAL_RANK`
+    (an explicit `cuda:N` is taken as given).
+    """
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     if name == "auto":
         if torch.cuda.is_available():
-            return torch.device("cuda", int(__import__("os").environ.get("LOCAL_RANK", 0)))
+            return torch.device("cuda", local_rank)
         if torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError("--device cuda: no CUDA device is available on this machine")
-    if name == "mps" and not torch.backends.mps.is_available():
-        raise UserError("--device mps: MPS is not available on this machine")
     if name not in DEVICES and not name.startswith("cuda:"):
         raise UserError(f"--device: unknown device {name!r}; choose from {', '.join(DEVICES)}")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise UserError(f"--device {name}: no CUDA device is available on this machine")
+        device = torch.device(name) if ":" in name else torch.device("cuda", local_rank)
+        if device.index >= torch.cuda.device_count():
+            raise UserError(
+                f"--device {name}: this process needs GPU {device.index}, but only "
+                f"{torch.cuda.device_count()} are visible"
+            )
+        return device
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise UserError("--device mps: MPS is not available on this machine")
     return torch.device(name)
 
 

@@ -4,6 +4,13 @@ A task supplies a model, an optimizer, datasets and a `step(model, batch) -> Ste
 function; the loop does the rest: batching with a seeded per-epoch order, mixed precision,
 gradient clipping, evaluation, metrics, checkpoints, resume, Ctrl-C and NaN handling.
 
+The hot path is what a hand-written loop does: take a batch, forward, backward, optimizer step.
+In-memory tensors (a `TensorDataset`) are indexed a batch at a time, never collated example by
+example. Per-step losses stay tensors on the device; they are read in one go every
+`FLUSH_EVERY` steps and before every evaluation or checkpoint (one host sync for many steps),
+and only then logged, checked for NaN/Inf, summed into the running averages and shown on the
+progress bar. Evaluation runs in large batches (`EVAL_BATCH_SIZE` for in-memory tensors).
+
 Resume is exact: the checkpoint stores the position inside the epoch (how many batches were
 done), the optimizer and scheduler state and every RNG state; since the batch order of an epoch
 is a function of (seed, epoch) alone, a resumed run sees the same batches as an uninterrupted
@@ -12,13 +19,13 @@ one and, on CPU, ends with identical weights and metrics.
 
 from __future__ import annotations
 
+import json
 import math
 import signal
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 from torch import nn
@@ -30,7 +37,12 @@ from neurallab.engine.distributed import DistributedContext
 from neurallab.engine.progress import TrainProgress
 from neurallab.engine.seed import rng_state, seed_everything, set_rng_state
 from neurallab.errors import UserError
-from neurallab.tracking.run import Run
+
+if TYPE_CHECKING:
+    from neurallab.tracking.run import Run
+
+EVAL_BATCH_SIZE = 1024  # default evaluation batch for in-memory tensors (no gradients kept)
+FLUSH_EVERY = 50  # steps between reads of the buffered training losses
 
 
 @dataclass
@@ -56,12 +68,16 @@ class FitConfig:
     epochs: int = 1
     max_samples: int | None = None  # budget in examples instead of epochs
     batch_size: int = 32
+    # None: EVAL_BATCH_SIZE (or batch_size, if larger) for a TensorDataset, batch_size otherwise
     eval_batch_size: int | None = None
     shuffle: bool = True
     drop_last: bool = False
     clip_grad: float | None = None
     eval_every: int | None = None  # optimizer steps between evaluations; None: every epoch
-    checkpoint_every: int | None = None  # steps between `last.pt` writes (also at every eval)
+    checkpoint_every: int | None = None  # steps between `last.pt` writes
+    # last.pt is also written at an evaluation when the previous one is older than this,
+    # and always when training ends (budget, early stop, Ctrl-C)
+    checkpoint_seconds: float = 10.0
     best_metric: str | None = "val/acc"
     best_mode: Literal["max", "min"] = "max"
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
@@ -69,7 +85,7 @@ class FitConfig:
     seed: int = 0
     resume: bool = False
     progress: bool = True
-    log_every: int = 1  # steps between `train/loss` points
+    log_every: int = 1  # steps between `train/batch_loss` points
     num_workers: int = 0
     # When the engine steps a scheduler: after each "epoch", each "step", or "manual" (the
     # task steps it itself, e.g. from on_eval). The engine always checkpoints its state.
@@ -97,7 +113,7 @@ class TrainingDiverged(UserError):
 
 @dataclass
 class _Position:
-    """Where training is; everything needed to continue exactly."""
+    """Where training is; everything needed to continue exactly (saved in checkpoints)."""
 
     epoch: int = 0
     batch_in_epoch: int = 0
@@ -114,6 +130,9 @@ class _Position:
     history: list = field(default_factory=list)
 
 
+# -- batches ----------------------------------------------------------------------------------
+
+
 def epoch_order(n: int, seed: int, epoch: int, shuffle: bool) -> torch.Tensor:
     """The example order of one epoch: a function of (seed, epoch) only."""
     if not shuffle:
@@ -122,24 +141,83 @@ def epoch_order(n: int, seed: int, epoch: int, shuffle: bool) -> torch.Tensor:
     return torch.randperm(n, generator=generator)
 
 
-def _batches(order: torch.Tensor, batch_size: int, drop_last: bool) -> list[list[int]]:
-    chunks = [order[i : i + batch_size].tolist() for i in range(0, len(order), batch_size)]
-    if drop_last and chunks and len(chunks[-1]) < batch_size:
-        chunks.pop()
-    return chunks
+def epoch_batches(n: int, cfg: FitConfig, epoch: int) -> list[torch.Tensor] | list[list[int]]:
+    """The global batches (example indices) of one epoch: a function of (seed, epoch) only."""
+    if cfg.batch_order is not None:
+        return cfg.batch_order(cfg.seed, epoch)
+    batches = list(epoch_order(n, cfg.seed, epoch, cfg.shuffle).split(cfg.batch_size))
+    if cfg.drop_last and batches and _count(batches[-1]) < cfg.batch_size:
+        batches.pop()
+    return batches
 
 
-def _loader(data: Dataset, batches: list[list[int]], collate_fn, cfg: FitConfig) -> Iterable:
+def _in_memory(data: Any, collate_fn: Callable | None, cfg: FitConfig) -> bool:
+    return isinstance(data, TensorDataset) and collate_fn is None and cfg.num_workers == 0
+
+
+def batch_iterator(
+    data: Dataset, batches: list, collate_fn: Callable | None, cfg: FitConfig
+) -> Iterable:
     """Batches of `data` in the given index order.
 
-    Tensors already in memory (a TensorDataset) are sliced directly: a DataLoader would
-    index them one example at a time and stack the results again.
+    Tensors already in memory (a TensorDataset) are indexed a whole batch at once: a
+    DataLoader would fetch them one example at a time and stack the results again.
     """
-    if isinstance(data, TensorDataset) and collate_fn is None and cfg.num_workers == 0:
-        return (tuple(t[torch.as_tensor(b)] for t in data.tensors) for b in batches)
+    if _in_memory(data, collate_fn, cfg):
+        tensors = data.tensors
+        return (tuple([t[_index(b)] for t in tensors]) for b in batches)
+    batches = [b.tolist() if isinstance(b, torch.Tensor) else b for b in batches]
     return DataLoader(
         data, batch_sampler=batches, collate_fn=collate_fn, num_workers=cfg.num_workers
     )
+
+
+def _index(batch: torch.Tensor | list[int]) -> torch.Tensor:
+    return batch if isinstance(batch, torch.Tensor) else torch.tensor(batch, dtype=torch.long)
+
+
+def _count(batch: torch.Tensor | list[int]) -> int:
+    return batch.shape[0] if isinstance(batch, torch.Tensor) else len(batch)
+
+
+def eval_batch_size(data: Any, cfg: FitConfig) -> int:
+    """The evaluation batch: large for in-memory tensors (no activations are kept)."""
+    if cfg.eval_batch_size:
+        return cfg.eval_batch_size
+    if isinstance(data, TensorDataset):
+        return max(cfg.batch_size, EVAL_BATCH_SIZE)
+    return cfg.batch_size
+
+
+def _eval_batches(data: Any, cfg: FitConfig, collate_fn: Callable | None) -> Iterable:
+    if not isinstance(data, Dataset):
+        return data  # an iterable of ready batches
+    size = eval_batch_size(data, cfg)
+    if _in_memory(data, collate_fn, cfg):  # contiguous slices: views, no copies
+        n = len(data)
+        return (tuple(t[i : i + size] for t in data.tensors) for i in range(0, n, size))
+    return DataLoader(data, batch_size=size, collate_fn=collate_fn, num_workers=cfg.num_workers)
+
+
+# -- sums of step outputs, read from the device in one go -------------------------------------
+
+
+def _weighted_loss_sum(outputs: list[StepOutput]) -> torch.Tensor:
+    """Per output: the loss summed over its examples (mean x size, or the sum itself)."""
+    losses = torch.stack([o.loss.detach().float() for o in outputs]).double()
+    weights = [1.0 if o.summed else float(o.size) for o in outputs]
+    return losses * torch.tensor(weights, dtype=torch.float64, device=losses.device)
+
+
+def _correct_sum(outputs: list[StepOutput]) -> float | None:
+    counts = [o.correct for o in outputs if o.correct is not None]
+    if not counts:
+        return None
+    tensors = [c for c in counts if isinstance(c, torch.Tensor)]
+    total = float(sum(c for c in counts if not isinstance(c, torch.Tensor)))
+    if tensors:
+        total += float(torch.stack([t.double() for t in tensors]).sum())
+    return total
 
 
 def evaluate(
@@ -150,29 +228,26 @@ def evaluate(
     collate_fn: Callable | None = None,
 ) -> dict[str, float]:
     """Mean loss (and accuracy, if the step reports `correct`) over `data`."""
-    loader = data
-    if isinstance(data, Dataset):
-        size = cfg.eval_batch_size or cfg.batch_size
-        batches = [list(range(i, min(i + size, len(data)))) for i in range(0, len(data), size)]
-        loader = _loader(data, batches, collate_fn, cfg)
+    outputs = []
     was_training = model.training
     model.eval()
-    total_loss, total_correct, total_n, has_correct = 0.0, 0.0, 0, False
-    with torch.no_grad(), autocast(cfg.device, cfg.precision):
-        for batch in loader:
-            out = step(model, move_to(batch, cfg.device))
-            total_loss += out.mean_loss() * out.size
-            total_n += out.size
-            if out.correct is not None:
-                has_correct = True
-                total_correct += float(out.correct)
-    model.train(was_training)
+    try:
+        with torch.no_grad(), autocast(cfg.device, cfg.precision):
+            for batch in _eval_batches(data, cfg, collate_fn):
+                outputs.append(step(model, move_to(batch, cfg.device)))
+    finally:
+        model.train(was_training)
+    total_n = sum(o.size for o in outputs)
     if total_n == 0:
         raise UserError("evaluation set is empty")
-    metrics = {"loss": total_loss / total_n, "n": total_n}
-    if has_correct:
-        metrics["acc"] = total_correct / total_n
+    metrics = {"loss": float(_weighted_loss_sum(outputs).sum()) / total_n, "n": total_n}
+    correct = _correct_sum(outputs)
+    if correct is not None:
+        metrics["acc"] = correct / total_n
     return metrics
+
+
+# -- the loop ---------------------------------------------------------------------------------
 
 
 class _StopRequest:
@@ -216,137 +291,39 @@ def fit(
 
     `on_eval(epoch, metrics)` runs after each evaluation; returning True stops training early.
     """
-    eval_sets = eval_sets or {}
-    dist = DistributedContext.from_env()
-    model = model.to(cfg.device)
+    dist = DistributedContext.from_env(cfg.device)
+    model.to(cfg.device)
     train_model = dist.wrap(model)
-    pos = _Position()
-    last_path, best_path = run.dir / "last.pt", run.dir / "best.pt"
-
     seed_everything(cfg.seed)
-    if cfg.resume and (last_path.exists() or checkpoint.previous_path(last_path).exists()):
-        pos = _restore(last_path, model, optimizer, scheduler)
-        run.truncate_metrics(pos.samples)
-
-    session_start, earlier_seconds = time.perf_counter(), pos.seconds
-
-    def save_last() -> None:
-        pos.seconds = earlier_seconds + time.perf_counter() - session_start
-        if dist.is_main:
-            state = _checkpoint_state(model, optimizer, scheduler, pos, cfg)
-            checkpoint.save_atomic(state, last_path, keep_previous=True)
-
-    def evaluate_all() -> bool:
-        """Evaluate every split, log, keep the best; True if on_eval asks to stop."""
-        metrics: dict[str, float] = {"epoch": pos.samples / max(1, len(train_set))}
-        if pos.running_n:
-            metrics["train/avg_loss"] = dist.mean(pos.running_loss / pos.running_n)
-            if pos.has_correct:
-                metrics["train/avg_acc"] = dist.mean(pos.running_correct / pos.running_n)
-        for split, data in eval_sets.items():
-            for key, value in evaluate(model, data, step, cfg, collate_fn).items():
-                if key != "n":
-                    metrics[f"{split}/{key}"] = value
-        pos.running_loss = pos.running_correct = 0.0
-        pos.running_n = 0
-        run.log(metrics, step=pos.samples)
-        pos.last_metrics = metrics
-        pos.history.append({"samples": pos.samples, **metrics})
-        if cfg.best_metric in metrics and _improves(metrics[cfg.best_metric], pos.best_value, cfg):
-            pos.best_value, pos.best_metrics = metrics[cfg.best_metric], dict(metrics)
-            if dist.is_main:
-                best = {"model": checkpoint.model_state(model), "metrics": metrics}
-                checkpoint.save_atomic(best, best_path)
-        return bool(on_eval is not None and on_eval(pos.epoch, metrics))
-
-    stopped = "budget"
     budget = cfg.max_samples if cfg.max_samples else cfg.epochs * len(train_set)
+    loop = _Loop(model, optimizer, scheduler, run, cfg, dist, budget, train_set, step)
+    loop.eval_sets, loop.collate_fn, loop.on_eval = eval_sets or {}, collate_fn, on_eval
+    if cfg.resume:
+        loop.restore()
+
     train_model.train()
-    progress = TrainProgress(budget, enabled=cfg.progress and dist.is_main)
-    with _StopRequest() as stop, progress:
-        progress.update(pos.samples)
-        while pos.samples < budget and stopped == "budget":
-            if cfg.batch_order is not None:
-                global_batches = cfg.batch_order(cfg.seed, pos.epoch)
-            else:
-                order = epoch_order(len(train_set), cfg.seed, pos.epoch, cfg.shuffle)
-                global_batches = _batches(order, cfg.batch_size, cfg.drop_last)
-            if not global_batches:
-                raise UserError("the training set is empty")
-            loader = _loader(
-                train_set, dist.shard(global_batches[pos.batch_in_epoch :]), collate_fn, cfg
-            )
-            for batch in loader:
-                loss_value = _train_step(train_model, optimizer, step, batch, cfg, pos)
-                loss_value = dist.mean(loss_value)
-                if not math.isfinite(loss_value):
-                    stopped = "nan"
-                    break
-                pos.samples += len(global_batches[pos.batch_in_epoch])
-                pos.batch_in_epoch += 1
-                pos.step += 1
-                if scheduler is not None and cfg.scheduler_interval == "step":
-                    scheduler.step()
-                if pos.step % cfg.log_every == 0:
-                    run.log({"train/batch_loss": loss_value}, step=pos.samples)
-                progress.update(pos.samples, loss_value)
-                epoch_done = pos.batch_in_epoch == len(global_batches)
-                if epoch_done:
-                    pos.epoch += 1
-                    pos.batch_in_epoch = 0
-                    if scheduler is not None and cfg.scheduler_interval == "epoch":
-                        scheduler.step()
-                budget_done = pos.samples >= budget
-                due = pos.step % cfg.eval_every == 0 if cfg.eval_every else epoch_done
-                if due or budget_done:
-                    if evaluate_all():
-                        stopped = "early_stop"
-                    save_last()
-                elif cfg.checkpoint_every and pos.step % cfg.checkpoint_every == 0:
-                    save_last()
-                if stop.requested and stopped == "budget":
-                    stopped = "interrupted"
-                if budget_done or stopped != "budget" or epoch_done:
-                    break
-
-    if stopped == "interrupted":
-        save_last()
-    seconds = earlier_seconds + time.perf_counter() - session_start
-    result = FitResult(
-        metrics=pos.last_metrics,
-        best=pos.best_metrics,
-        steps=pos.step,
-        samples=pos.samples,
-        epochs=pos.samples / max(1, len(train_set)),
-        seconds=round(seconds, 3),
-        stopped=stopped,
-        history=pos.history,
-    )
-    run.update_summary(
-        {
-            "final": pos.last_metrics,
-            "best": pos.best_metrics,
-            "steps": pos.step,
-            "samples": pos.samples,
-            "epochs": result.epochs,
-            "train_seconds": result.seconds,
-            "stopped": stopped,
-        }
-    )
-    if stopped == "nan":
-        raise TrainingDiverged(
-            f"loss became NaN/Inf at step {pos.step + 1} (epoch {pos.epoch}); training stopped; "
-            f"last good checkpoint: {last_path if last_path.exists() else 'none yet'}"
-        )
-    if stopped == "interrupted":
-        raise KeyboardInterrupt
-    return result
-
-
-def _improves(value: float, best: float | None, cfg: FitConfig) -> bool:
-    if best is None:
-        return True
-    return value > best if cfg.best_mode == "max" else value < best
+    with _StopRequest() as ctrl_c, loop.progress:
+        loop.progress.update(loop.pos.samples)
+        try:
+            while loop.stopped is None and loop.pos.samples < budget:
+                batches = epoch_batches(len(train_set), cfg, loop.pos.epoch)
+                if not batches:
+                    raise UserError("the training set is empty")
+                todo = batches[loop.pos.batch_in_epoch :]
+                shards = batch_iterator(train_set, dist.shard(todo), collate_fn, cfg)
+                for indices, batch in zip(todo, shards, strict=True):
+                    out = _train_step(train_model, optimizer, step, batch, cfg)
+                    epoch_done = loop.after_step(out, _count(indices), len(batches))
+                    if ctrl_c.requested and loop.stopped is None:
+                        loop.stopped = "interrupted"
+                    if loop.stopped is not None or epoch_done:
+                        break
+        except BaseException:
+            loop.flush(collective=False)  # the steps that did finish keep their points
+            raise
+    if loop.stopped == "interrupted":
+        loop.save_last()
+    return loop.finish()
 
 
 def _train_step(
@@ -355,44 +332,239 @@ def _train_step(
     step: StepFn,
     batch: Any,
     cfg: FitConfig,
-    pos: _Position,
-) -> float:
-    """One optimizer step; returns the loss, or NaN without updating if it is not finite."""
+) -> StepOutput:
+    """One optimizer step. The loss is not read here: `_Loop.flush` checks it later."""
     batch = move_to(batch, cfg.device)
     optimizer.zero_grad(set_to_none=True)
     with autocast(cfg.device, cfg.precision):
         out = step(model, batch)
-    loss_value = out.mean_loss()
-    if not math.isfinite(loss_value):
-        return float("nan")
     out.loss.backward()
     if cfg.clip_grad:
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
     optimizer.step()
-    pos.running_loss += loss_value * out.size
-    pos.running_n += out.size
-    if out.correct is not None:
-        pos.has_correct = True
-        pos.running_correct += float(out.correct)
-    return loss_value
+    out.loss = out.loss.detach()  # keep the value, free the graph and its activations
+    return out
 
 
-def _checkpoint_state(model, optimizer, scheduler, pos: _Position, cfg: FitConfig) -> dict:
-    return {
-        "model": checkpoint.model_state(model),
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict() if scheduler is not None else None,
-        "position": {k: v for k, v in vars(pos).items()},
-        "rng": rng_state(),
-        "seed": cfg.seed,
-    }
+@dataclass
+class _Pending:
+    """A step whose loss has not been read from the device yet."""
+
+    out: StepOutput
+    samples_before: int
+    samples_after: int
+    logged: bool  # a train/batch_loss point is due at this step
 
 
-def _restore(path: Path, model, optimizer, scheduler) -> _Position:
-    state = checkpoint.load_latest(path)
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    if scheduler is not None and state.get("scheduler") is not None:
-        scheduler.load_state_dict(state["scheduler"])
-    set_rng_state(state["rng"])
-    return _Position(**state["position"])
+class _Loop:
+    """What surrounds the steps: position, pending losses, evaluation, checkpoints, summary."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        scheduler: Any,
+        run: Run,
+        cfg: FitConfig,
+        dist: DistributedContext,
+        budget: int,
+        train_set: Dataset,
+        step: StepFn,
+    ) -> None:
+        self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
+        self.run, self.cfg, self.dist, self.budget = run, cfg, dist, budget
+        self.train_set, self.step = train_set, step
+        self.eval_sets: dict[str, Any] = {}
+        self.collate_fn: Callable | None = None
+        self.on_eval: Callable[[int, dict[str, float]], bool | None] | None = None
+        self.pos = _Position()
+        self.stopped: str | None = None  # why training ends; None while it goes on
+        self.diverged: _Pending | None = None  # the first step whose loss was NaN/Inf
+        self.diverged_step = 0
+        self.pending: list[_Pending] = []
+        self.last_path, self.best_path = run.dir / "last.pt", run.dir / "best.pt"
+        self.last_saved = time.perf_counter()  # when last.pt was last written
+        self.session_start, self.earlier_seconds = time.perf_counter(), 0.0
+        self.progress = TrainProgress(budget, enabled=cfg.progress and dist.is_main)
+
+    def after_step(self, out: StepOutput, examples: int, epoch_batches: int) -> bool:
+        """The cadence after each optimizer step: schedule, log, evaluate, checkpoint.
+
+        Returns True when the step ended an epoch.
+        """
+        pos, cfg = self.pos, self.cfg
+        pos.step += 1
+        pos.samples += examples
+        pos.batch_in_epoch += 1
+        logged = pos.step % cfg.log_every == 0
+        self.pending.append(_Pending(out, pos.samples - examples, pos.samples, logged))
+        if self.scheduler is not None and cfg.scheduler_interval == "step":
+            self.scheduler.step()
+        epoch_done = pos.batch_in_epoch == epoch_batches
+        if epoch_done:
+            pos.epoch += 1
+            pos.batch_in_epoch = 0
+            if self.scheduler is not None and cfg.scheduler_interval == "epoch":
+                self.scheduler.step()
+
+        budget_done = pos.samples >= self.budget
+        if cfg.eval_every:
+            evaluate_now = budget_done or pos.step % cfg.eval_every == 0
+        else:
+            evaluate_now = budget_done or epoch_done
+        checkpoint_due = budget_done or bool(
+            cfg.checkpoint_every and pos.step % cfg.checkpoint_every == 0
+        )
+        if evaluate_now or checkpoint_due or len(self.pending) >= FLUSH_EVERY:
+            self.flush()  # at the same steps on every rank: it may reduce across them
+        if self.stopped == "nan":
+            return epoch_done
+        if evaluate_now and self.evaluate_all():
+            self.stopped = "early_stop"
+        # An evaluation also refreshes last.pt, unless the last one is younger than
+        # checkpoint_seconds: a run that evaluates every few milliseconds is not slowed.
+        since_saved = time.perf_counter() - self.last_saved
+        if (
+            checkpoint_due
+            or self.stopped
+            or (evaluate_now and since_saved >= cfg.checkpoint_seconds)
+        ):
+            self.save_last()
+        if budget_done and self.stopped is None:
+            self.stopped = "budget"
+        return epoch_done
+
+    def flush(self, collective: bool = True) -> None:
+        """Read the pending losses at once: NaN check, running sums, log points, progress."""
+        if not self.pending:
+            return
+        pending, self.pending = self.pending, []
+        outputs = [p.out for p in pending]
+        summed = _weighted_loss_sum(outputs)  # each batch's loss summed over its examples
+        sizes = [o.size for o in outputs]
+        means = summed / torch.tensor(sizes, dtype=torch.float64, device=summed.device)
+        if collective:  # every rank flushes at the same steps
+            means = self.dist.mean_tensor(means)
+        values = means.tolist()
+        good = next((i for i, v in enumerate(values) if not math.isfinite(v)), len(values))
+        if good < len(values):
+            self.stopped = "nan"
+            self.diverged = pending[good]
+            self.diverged_step = self.pos.step - len(values) + good + 1
+        pos = self.pos
+        pos.running_loss += float(summed[:good].sum())
+        pos.running_n += sum(sizes[:good])
+        correct = _correct_sum(outputs[:good])
+        if correct is not None:
+            pos.has_correct = True
+            pos.running_correct += correct
+        for p, value in zip(pending[:good], values, strict=False):
+            if p.logged:
+                self.run.log({"train/batch_loss": value}, step=p.samples_after)
+        if good:
+            self.progress.update(pending[good - 1].samples_after, values[good - 1])
+
+    def evaluate_all(self) -> bool:
+        """Evaluate every split, log, keep the best; True if on_eval asks to stop."""
+        pos, dist = self.pos, self.dist
+        metrics: dict[str, float] = {"epoch": pos.samples / max(1, len(self.train_set))}
+        if pos.running_n:
+            metrics["train/avg_loss"] = dist.mean(pos.running_loss / pos.running_n)
+            if pos.has_correct:
+                metrics["train/avg_acc"] = dist.mean(pos.running_correct / pos.running_n)
+        for split, data in self.eval_sets.items():
+            scores = evaluate(self.model, data, self.step, self.cfg, self.collate_fn)
+            metrics.update({f"{split}/{k}": v for k, v in scores.items() if k != "n"})
+        pos.running_loss = pos.running_correct = 0.0
+        pos.running_n = 0
+        self.run.log(metrics, step=pos.samples)
+        pos.last_metrics = metrics
+        pos.history.append({"samples": pos.samples, **metrics})
+        best = self.cfg.best_metric
+        if best in metrics and _improves(metrics[best], pos.best_value, self.cfg):
+            pos.best_value, pos.best_metrics = metrics[best], dict(metrics)
+            if dist.is_main:
+                state = {"model": checkpoint.model_state(self.model), "metrics": metrics}
+                checkpoint.save_atomic(state, self.best_path)
+        return bool(self.on_eval is not None and self.on_eval(pos.epoch, metrics))
+
+    def save_last(self) -> None:
+        """Write `last.pt`, unless training diverged: the last good checkpoint stays."""
+        self.flush()
+        if self.stopped == "nan":
+            return
+        self.pos.seconds = self.earlier_seconds + time.perf_counter() - self.session_start
+        if self.dist.is_main:
+            # The history grows with the run: as one JSON string it pickles in one go.
+            position = {**vars(self.pos), "history": json.dumps(self.pos.history)}
+            state = {
+                "model": checkpoint.model_state(self.model),
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+                "position": position,
+                "rng": rng_state(),
+                "seed": self.cfg.seed,
+            }
+            checkpoint.save_atomic(state, self.last_path, keep_previous=True)
+        self.last_saved = time.perf_counter()
+
+    def restore(self) -> None:
+        """Continue from `last.pt` (or its previous copy), if there is one."""
+        if not (self.last_path.exists() or checkpoint.previous_path(self.last_path).exists()):
+            return
+        state = checkpoint.load_latest(self.last_path)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None and state.get("scheduler") is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        set_rng_state(state["rng"])
+        position = dict(state["position"])
+        if isinstance(position["history"], str):
+            position["history"] = json.loads(position["history"])
+        self.pos = _Position(**position)
+        self.earlier_seconds = self.pos.seconds
+        self.run.truncate_metrics(self.pos.samples)
+
+    def finish(self) -> FitResult:
+        """Record the summary; raise if training diverged or was interrupted."""
+        self.flush()
+        pos, stopped = self.pos, self.stopped or "budget"
+        if self.diverged is not None:  # report where the last good step left off
+            pos.step, pos.samples = self.diverged_step - 1, self.diverged.samples_before
+        seconds = self.earlier_seconds + time.perf_counter() - self.session_start
+        result = FitResult(
+            metrics=pos.last_metrics,
+            best=pos.best_metrics,
+            steps=pos.step,
+            samples=pos.samples,
+            epochs=pos.samples / max(1, len(self.train_set)),
+            seconds=round(seconds, 3),
+            stopped=stopped,
+            history=pos.history,
+        )
+        self.run.update_summary(
+            {
+                "final": pos.last_metrics,
+                "best": pos.best_metrics,
+                "steps": pos.step,
+                "samples": pos.samples,
+                "epochs": result.epochs,
+                "train_seconds": result.seconds,
+                "stopped": stopped,
+            }
+        )
+        if stopped == "nan":
+            raise TrainingDiverged(
+                f"loss became NaN/Inf at step {self.diverged_step} (epoch {result.epochs:.2f}); "
+                "training stopped; last good checkpoint: "
+                f"{self.last_path if self.last_path.exists() else 'none yet'}"
+            )
+        if stopped == "interrupted":
+            raise KeyboardInterrupt
+        return result
+
+
+def _improves(value: float, best: float | None, cfg: FitConfig) -> bool:
+    if best is None:
+        return True
+    return value > best if cfg.best_mode == "max" else value < best
