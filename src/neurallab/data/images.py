@@ -225,16 +225,22 @@ def open_rgb(path: Path, csv_path: Path, row: int) -> Image.Image:
 
 
 def decode(path: Path, csv_path: Path, row: int, size: int | None) -> torch.Tensor:
-    """One image as uint8 (3, H, W); with `size`, shorter side resized (antialiased) to it and
-    centre-cropped to size x size. Unreadable files name the CSV and its row."""
+    """One image as uint8 (3, H, W); with `size`, the course's Resize(size) + CenterCrop(size):
+    shorter side resized (antialiased) to it, longer side truncated as torchvision does, and the
+    centre crop's offsets rounded as torchvision rounds them, so the pixels the models see are
+    the course pipeline's. Unreadable files name the CSV and its row."""
     rgb = np.asarray(open_rgb(path, csv_path, row))
     tensor = torch.from_numpy(rgb.copy()).permute(2, 0, 1)
-    return tensor if size is None else T.center_crop(T.resize_shorter(tensor, size), size)
+    if size is None:
+        return tensor
+    resized = T.resize_shorter(tensor, size, truncate=True)
+    return T.center_crop(resized, size, round_offsets=True)
 
 
 def _fingerprint(rows: list[tuple[Path, str, int]], size: int) -> str:
     """Identifies the decoded cache: every image's path, size and modification time."""
-    h = hashlib.sha256(f"{size}".encode())
+    # "course": decoded as the course pipeline decodes (earlier caches rounded differently).
+    h = hashlib.sha256(f"{size}|course".encode())
     for path, _, idx in rows:
         st = path.stat()
         h.update(f"{path}|{st.st_size}|{st.st_mtime_ns}|{idx}\n".encode())
