@@ -92,7 +92,10 @@ def test_ex5_reading_and_verdict_follow_the_counts():
     assert "2 have a dead hidden unit" in text and "2 keep every unit" in text
     assert "with 1-3 of the 40 outputs" in text
     assert "no further initialisation crossed 0.01" in text
-    assert "no learning rate tried brings all 8 there (3 at lr 0.01, 4 at lr 0.03)" in text
+    assert (
+        "no learning rate tried brings all 8 there within 5,000 steps (3 at lr 0.01, 4 at" in text
+    )
+    assert "2 have a dead hidden unit" in text and "0 of the 4 that reach 0.01 have one" in text
     assert "within 2 runs from every starting seed" in text  # failing streaks are 1 long
     assert "1 starting seed(s) at the end of the pool" in text
     assert verdicts[0].outcome in (DISAGREES, NOT_RESOLVED)
@@ -120,7 +123,7 @@ def test_generalisation_reading_flips_with_the_numbers():
     assert "Fresh data is worse (higher MSE) than the 20 training points on MSE" in text
     assert verdicts[0].outcome == AGREES
     assert "each step is better (lower MSE) than training on the 20 points only" in text
-    assert "Still not zero" in text
+    assert "It still stays far above the 0.01" in text
 
     flipped = dict(base, ex5_mse=[0.1, 0.12, 0.11], ex5_fresh_data_mse=[0.0005, 0.0004, 0.0006])
     flipped["fresh_training_fresh_data_mse"] = [0.3, 0.31, 0.29]
@@ -128,7 +131,7 @@ def test_generalisation_reading_flips_with_the_numbers():
     assert "Fresh data is better (lower MSE) than the 20 training points" in text
     assert verdicts[0].outcome == DISAGREES
     assert "each step is worse (higher MSE) than training on the 20 points only" in text
-    assert "Still not zero" not in text
+    assert "It still stays far above" not in text
 
 
 def test_ensemble_trains_each_member_as_the_handouts_loop_would():
