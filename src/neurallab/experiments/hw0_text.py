@@ -157,9 +157,8 @@ def q42a(budget: Budget, out: Path) -> Answer:
         )
     else:
         why_padding = (
-            "Padding's extra tokens cost too little to resolve here: each step also "
-            "clips, zeroes and updates the whole dense embedding table (vocabulary x 64), "
-            "whatever the article's length."
+            "Whatever an article's length, each step also clips, zeroes and updates the "
+            "whole dense embedding table (vocabulary x 64), a cost padding does not change."
         )
     why_batching = (
         "A batch of 32 pays those fixed per-step costs once for 32 articles."

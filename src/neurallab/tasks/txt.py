@@ -271,8 +271,13 @@ def run(args: argparse.Namespace) -> int:
         best_metric="val/acc",
         # Evaluation batches of 64 whatever the training batch: the same accuracies (every
         # model here gives each article the same logits in any batch, except pooling over
-        # per-batch padding), a fraction of the time for the LSTM.
-        eval_batch_size=max(64, args.batch_size),
+        # per-batch padding), a fraction of the time for the LSTM. Unpadded articles of
+        # unequal length cannot be stacked: those are evaluated at the training batch size.
+        eval_batch_size=(
+            args.batch_size
+            if args.padding == "max_len" and args.max_len < 1
+            else max(64, args.batch_size)
+        ),
         scheduler_interval="manual",
         batch_order=(
             (lambda seed, epoch: data.bucketed_batches(lengths, args.batch_size, seed, epoch))

@@ -1,0 +1,112 @@
+"""HW0 §4 answers: readings and verdicts follow the numbers they are given, in both directions."""
+
+from __future__ import annotations
+
+import torch
+
+from neurallab.experiments import hw0_text as q
+from neurallab.experiments.stats import compare
+from neurallab.experiments.sweep import SweepResult
+from neurallab.experiments.verdict import AGREES, DISAGREES, NOT_RESOLVED, expect_direction
+from neurallab.models.text import TextClassificationModel
+
+SEEDS = [10999, 11000, 11001]
+
+
+def _sweep(values: dict[str, list[dict]]) -> SweepResult:
+    """A made-up sweep: arm -> one summary dict per seed."""
+    res = SweepResult(arms=list(values), seeds=SEEDS)
+    res.runs = {arm: dict(zip(SEEDS, runs, strict=True)) for arm, runs in values.items()}
+    return res
+
+
+def _timing(unpadded, padded, batched):
+    seconds = lambda xs: [{"train_step_seconds": x} for x in xs]  # noqa: E731
+    return _sweep(
+        {
+            "batch 1, no max_len": seconds(unpadded),
+            "batch 1, max_len 1024": seconds(padded),
+            "batch 32, max_len 1024": seconds(batched),
+        }
+    )
+
+
+def test_timing_readings_and_verdicts_flip_with_the_times():
+    padding, batching = q.timing_readings(_timing([5.0, 5.1, 5.2], [6.0, 6.2, 6.1], [0.4] * 3))
+    assert padding.direction == 1 and batching.direction == -1
+    assert "is slower than" in padding.reading("slower", "faster")
+    assert "is faster than" in batching.reading("slower", "faster")
+    assert expect_direction("", padding, +1).outcome == AGREES
+    assert expect_direction("", batching, -1).outcome == AGREES
+    # Padding made faster, batch 32 slower: both verdicts flip.
+    padding, batching = q.timing_readings(_timing([6.0, 6.2, 6.1], [5.0, 5.1, 5.2], [9.0] * 3))
+    assert "is faster than" in padding.reading("slower", "faster")
+    assert expect_direction("", padding, +1).outcome == DISAGREES
+    assert expect_direction("", batching, -1).outcome == DISAGREES
+    # Overlapping times: not resolved, and the sentence says so.
+    padding, _ = q.timing_readings(_timing([5.0, 6.0, 5.5], [5.9, 5.0, 5.6], [0.4] * 3))
+    assert padding.reading().startswith("Not resolved at this budget")
+    assert expect_direction("", padding, +1).outcome == NOT_RESOLVED
+
+
+def _cmp(a_values, b_values, metric="test accuracy"):
+    return compare("a", a_values, "b", b_values, metric, paired=True)
+
+
+UP, DOWN, FLAT = [0.8, 0.82, 0.81], [0.3, 0.32, 0.31], [0.5, 0.6, 0.55]
+BASE = [0.5, 0.52, 0.51]
+
+
+def test_q43_explanation_follows_the_resolved_direction():
+    adam_wins = q.q43_readings(_cmp(UP, BASE), _cmp(UP, BASE), _cmp(UP, BASE), 0.63, 16036)
+    assert "Adam scales each parameter's step" in adam_wins
+    assert "Averaging the pad ids in is what holds" in adam_wins and "63% padding" in adam_wins
+    sgd_wins = q.q43_readings(_cmp(DOWN, BASE), _cmp(DOWN, BASE), _cmp(DOWN, BASE), 0.63, 1)
+    assert "SGD at lr 5 made more" in sgd_wins and "Adam scales" not in sgd_wins
+    assert "did not help" in sgd_wins and "holds the course's model back" not in sgd_wins
+    unresolved = q.q43_readings(_cmp(FLAT, BASE), _cmp(FLAT, BASE), _cmp(FLAT, BASE), 0.6, 1)
+    assert unresolved.count("Not resolved at this budget") == 3
+    assert "Adam scales" not in unresolved and "SGD at lr 5" not in unresolved
+
+
+def _q44(lstm, gap, pool, masked):
+    return {
+        "lstm_vs_baseline": _cmp(lstm, BASE),
+        "gap": _cmp(gap, BASE, "train minus validation accuracy"),
+        "pooling_vs_last": _cmp(pool, BASE),
+        "masked_vs_padded": _cmp(masked, BASE),
+    }
+
+
+def test_q44_readings_flip_and_the_identical_note_needs_identical_runs():
+    text = q.q44_text(_q44(UP, UP, UP, FLAT), pooling_identical=False)
+    assert "a is higher than b on test accuracy" in text
+    assert "fits its training articles more closely" in text
+    assert "washing out what it read" in text and "identical accuracies" not in text
+    text = q.q44_text(_q44(DOWN, DOWN, DOWN, FLAT), pooling_identical=True)
+    assert "a is lower than b on test accuracy" in text
+    assert "baseline's training accuracy runs further ahead" in text
+    assert "washing out" not in text and "identical accuracies" in text
+    verdict = expect_direction("", _q44(UP, UP, DOWN, FLAT)["pooling_vs_last"], +1)
+    assert verdict.outcome == DISAGREES
+
+
+def test_token_class_scores_are_the_exact_shares_of_the_bag_logits():
+    torch.manual_seed(0)
+    model = TextClassificationModel(vocab_size=40, embed_dim=8, num_class=3)
+    article = torch.tensor([[5, 9, 9, 17, 1, 1]])  # pads count, as in the course's bag
+    logits = model(article)[0]
+    scores = q.token_class_scores(model)
+    # Logits minus their mean over classes = mean over the article's tokens of the scores.
+    torch.testing.assert_close(logits - logits.mean(), scores[article[0]].mean(dim=0))
+    assert scores.shape == (40, 3)
+
+
+def test_top_tokens_skip_rare_tokens_oov_and_pad():
+    from neurallab.data.text import Vocab
+
+    vocab = Vocab()
+    vocab.add_tokens(["rare", "common", "other"])
+    scores = torch.tensor([[9.0], [9.0], [8.0], [1.0], [0.5]])  # <OOV>, <PAD>, rare, ...
+    counts = {"<OOV>": 100, "<PAD>": 100, "rare": 1, "common": 10, "other": 10}
+    assert q.top_tokens(scores, vocab, counts, min_count=5, n=2) == [["common", "other"]]
