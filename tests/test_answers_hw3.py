@@ -272,3 +272,12 @@ def test_dot_plot_draws_every_value_and_interval():
     assert len(lines) == 3 + 1  # a mean bar per group, one interval
     assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
     assert sorted(t.get_text() for t in ax.get_legend().get_texts()) == ["one", "two"]
+
+
+def test_pca_baseline_keeps_the_top_components():
+    two = hw3.reconstruction_baselines(code_size=2, fit_images=2000)
+    everything = hw3.reconstruction_baselines(code_size=784, fit_images=2000)
+    # The top two axes explain a real share of the variance (the bottom two explain ~none) ...
+    assert two["pca"] < 0.9 * two["mean_image"]
+    # ... and all 784 axes rebuild every test image.
+    assert everything["pca"] < 1e-6
