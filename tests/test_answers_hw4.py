@@ -162,6 +162,10 @@ def test_notebook_fresh_model_replays_the_notebooks_draws():
     torch.manual_seed(0)
     generate_data(20)
     torch.randn(3, 4), torch.randn(1, 4), torch.randn(4, 2), torch.randn(1, 2)
+    # The ExampleNetwork cell: Flatten, Linear(784, 128), ReLU, Linear(128, 64), ReLU,
+    # Linear(64, 10), then model(torch.randn(1, 28, 28)).
+    torch.nn.Linear(784, 128), torch.nn.Linear(128, 64), torch.nn.Linear(64, 10)
+    torch.randn(1, 28, 28)
     ToyModel()
     expected = ToyModel()
     got = toy.notebook_fresh_model(0)

@@ -301,8 +301,8 @@ def ex5_reading(
     text = [
         f"**The Ex5 cell from a fresh `ToyModel()`.** Adam (lr 0.03), full batch on the 20 "
         f"points, `mse_loss`, {steps:,} steps (the handout's solution runs 10,000). The "
-        f"notebook's own model (seed {seed}: built after the earlier cells' draws) ends at MSE "
-        f"{own:.4f}, {'below' if own < TARGET else 'above'} 0.01. Over {n} fresh "
+        f"notebook's own model (seed {seed}, after replaying the earlier cells' random draws) "
+        f"ends at MSE {own:.4f}, {'below' if own < TARGET else 'above'} 0.01. Over {n} fresh "
         f"initialisations (seeds {seed}-{seed + n - 1}), **{k} of {n}** end below 0.01: a "
         f"fresh `ToyModel()` gets there with probability {k / n:.2f} (95% CI {low:.2f} to "
         f"{high:.2f}, exact binomial)."

@@ -1,8 +1,8 @@
 """HW4: the 3-4-2 toy network, by hand (Exercises 1-3) and with nn modules (Exercises 4-5).
 
-The run follows the notebook's cells in order, from its `torch.manual_seed(seed)`: the 20
-training points, the hand-written weights W1..B2, the Ex4 `ToyModel()`, the Ex5 cell's fresh
-`ToyModel()`, then the 100 fresh points of the ungraded cell.
+The run replays the notebook's random draws in order, from its `torch.manual_seed(seed)`: the
+20 training points, the hand-written weights W1..B2, the ExampleNetwork cell, the Ex4
+`ToyModel()`, the Ex5 cell's fresh `ToyModel()`, then the 100 fresh points of the ungraded cell.
 
 - Exercises 1-3: forward pass, manual backward pass checked against autograd (float32 and
   float64), and one gradient step at a range of learning rates.
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 from torch.nn.functional import mse_loss
 from torch.utils.data import TensorDataset
 
@@ -44,8 +45,11 @@ PLOTTED_INITS = 8  # initialisations drawn one line each in training.png
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Only flags this command honours (it trains full-batch on 20 points for a fixed number of
-    steps, so the engine's epoch/sample budgets, batch size, clipping and resume are not offered)."""
+    """Only the flags this command honours.
+
+    It trains full batch on the 20 points for a fixed number of steps, so the engine's
+    epoch/sample budgets, batch size, clipping, checkpoint cadence and resume are not offered.
+    """
     g = parser.add_argument_group("Exercise 5 training")
     g.add_argument(
         "--steps",
@@ -55,10 +59,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=5_000,
         help="optimisation steps, each on all 20 points (the handout's solution runs 10,000)",
     )
-    g.add_argument("--lr", "--learning_rate", type=positive_float, default=0.03)
-    g.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), default="adam")
+    g.add_argument(
+        "--lr", "--learning_rate", type=positive_float, default=0.03, help="learning rate"
+    )
+    g.add_argument(
+        "--optimizer", choices=("sgd", "adam", "adamw"), default="adam", help="optimizer"
+    )
     g.add_argument("--momentum", type=non_negative_float, default=0.0, help="SGD momentum")
-    g.add_argument("--weight_decay", type=non_negative_float, default=0.0)
+    g.add_argument("--weight_decay", type=non_negative_float, default=0.0, help="weight decay (L2)")
     g.add_argument(
         "--seed",
         type=int,
@@ -69,7 +77,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--inits",
         type=positive_int,
         default=1,
-        help="fresh ToyModel() initialisations to train, from seeds seed, seed+1, ...",
+        help="fresh ToyModel() initialisations to train, from seeds seed, seed+1, ... (the "
+        "first is the notebook's own; the 20 points stay those of --seed)",
     )
     g.add_argument(
         "--eval_every",
@@ -111,7 +120,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="size of the fresh test set (the handout uses 100)",
     )
     t = parser.add_argument_group("tracking")
-    t.add_argument("--tracker", choices=TRACKERS, default="trackio")
+    t.add_argument("--tracker", choices=TRACKERS, default="trackio", help="where metrics go")
     t.add_argument("--project", default="neurallab", help="tracker project")
     t.add_argument("--run_name", default=None, help="default: toy-<time>")
     t.add_argument("--run_dir", type=Path, default=None, help="default: runs/toy/<run_name>")
@@ -183,14 +192,34 @@ def exercises_1_to_4(
 # -- Exercise 5 ---------------------------------------------------------------------------------
 
 
+def example_network_cell() -> None:
+    """The random draws of the handout's ExampleNetwork cell (between Exercises 3 and 4).
+
+    It builds a 784-128-64-10 MLP and runs it on `torch.randn(1, 28, 28)`. Nothing else of it
+    matters here, but its draws come before the Ex4 and Ex5 `ToyModel()`s: replaying them keeps
+    those initialisations the notebook's own.
+    """
+    nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(28 * 28, 128),
+        nn.ReLU(),
+        nn.Linear(128, 64),
+        nn.ReLU(),
+        nn.Linear(64, 10),
+    )
+    torch.randn(1, 28, 28)
+
+
 def notebook_fresh_model(seed: int) -> ToyModel:
     """The Ex5 cell's `ToyModel()` had the notebook begun with `torch.manual_seed(seed)`.
 
-    The notebook draws, in order: the 20 points, W1..B2, the Ex4 ToyModel, then this one.
+    The notebook draws, in order: the 20 points, W1..B2, the ExampleNetwork cell, the Ex4
+    ToyModel, then this one.
     """
     torch.manual_seed(seed)
     generate_data(N_POINTS)
     hand.ToyParams.init()
+    example_network_cell()
     ToyModel()
     return ToyModel()
 
@@ -213,7 +242,6 @@ def train_members(
     steps: int,
     run: Run,
     scored: dict[str, tuple[torch.Tensor, torch.Tensor]],
-    shuffle: bool = True,
 ) -> dict[str, list]:
     """Train every member for `steps` optimizer steps; every --eval_every steps record each
     member's MSE on each set of `scored` (name -> (X, Y)). Returns the history."""
@@ -239,7 +267,9 @@ def train_members(
     cfg = FitConfig(
         max_samples=steps * batch_size,  # the budget: exactly `steps` optimizer steps
         batch_size=batch_size,
-        shuffle=shuffle,
+        # In order, as the handout's `model(X)`: full batches need no shuffling, and the
+        # fresh-sample stream is i.i.d. already.
+        shuffle=False,
         eval_every=eval_every,
         best_metric=None,
         device=device,
@@ -278,6 +308,7 @@ def _run(args: argparse.Namespace) -> int:
     torch.manual_seed(args.seed)
     X, Y = generate_data(N_POINTS)
     params = hand.ToyParams.init()
+    example_network_cell()
     ex4_model = ToyModel()
     members = [ToyModel()]  # the Ex5 cell: `model = ToyModel()`
     X2, Y2 = generate_data(args.fresh_test)  # the ungraded cell: generate_data(100)
@@ -317,7 +348,6 @@ def _run(args: argparse.Namespace) -> int:
             fresh_steps,
             fresh_run,
             scored,
-            shuffle=False,  # the stream is i.i.d. already: take it in order
         )
         fresh_run.finish()
         answers.update(
