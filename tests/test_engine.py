@@ -161,3 +161,132 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
     import json
 
     assert json.loads((tmp_path / "summary.json").read_text())["stopped"] == "nan"
+
+
+# -- the lean loop: same numbers as a hand-written loop, batched evaluation -------------------
+
+
+def test_logged_losses_equal_a_hand_written_loop(tmp_path):
+    """Losses are read from the device in batches; each logged point is still its own step's."""
+    from neurallab.engine.loop import epoch_order
+
+    data = _data()
+    config = FitConfig(epochs=3, batch_size=10, seed=3, progress=False, log_every=1)
+    run = Run(tmp_path)
+    model = _model()
+    fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data, classification_step, run, config)
+    run.finish()
+
+    model = _model()  # the same weights, and the global RNG as fit leaves it (for dropout)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    torch.manual_seed(3)
+    expected, samples = [], 0
+    for epoch in range(3):
+        for idx in epoch_order(len(data), 3, epoch, shuffle=True).split(10):
+            x, y = data.tensors[0][idx], data.tensors[1][idx]
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            samples += len(idx)
+            expected.append((samples, loss.item()))
+    rows = [(s, v) for s, k, v in read_metrics(tmp_path / "metrics.csv") if k == "train/batch_loss"]
+    assert [s for s, _ in rows] == [s for s, _ in expected]
+    assert max(abs(a - b) for (_, a), (_, b) in zip(rows, expected, strict=True)) < 1e-6
+
+
+def test_logging_less_often_does_not_change_training(tmp_path):
+    a, model_a = _fit(tmp_path / "a")
+    b, model_b = _fit(tmp_path / "b", log_every=4)
+    for p, q in zip(model_a.parameters(), model_b.parameters(), strict=True):
+        assert torch.equal(p, q)
+    steps = {
+        s for s, k, _ in read_metrics(tmp_path / "b" / "metrics.csv") if k == "train/batch_loss"
+    }
+    assert len(steps) == a.steps // 4
+
+
+class _CountingTensors(TensorDataset):
+    def __init__(self, *tensors):
+        super().__init__(*tensors)
+        self.items = 0
+
+    def __getitem__(self, index):
+        self.items += 1
+        return super().__getitem__(index)
+
+
+def test_in_memory_tensors_are_never_collated_example_by_example(tmp_path):
+    train = _CountingTensors(*_data(300).tensors)
+    val = _CountingTensors(*_data(2500, 1).tensors)
+    calls = {"n": 0}
+
+    def step(m, batch):
+        calls["n"] += 1
+        return classification_step(m, batch)
+
+    model = _model()
+    cfg = FitConfig(epochs=1, batch_size=50, progress=False)
+    fit(
+        model,
+        torch.optim.SGD(model.parameters(), lr=0.1),
+        train,
+        step,
+        Run(tmp_path),
+        cfg,
+        eval_sets={"val": val},
+    )
+    assert train.items == val.items == 0
+    # 6 training steps; the 2,500 validation examples in batches of 1,024: 3 forward calls.
+    assert calls["n"] == 6 + 3
+
+
+def test_batched_evaluation_equals_example_by_example():
+    from neurallab.engine import evaluate
+
+    data = _data(333, 2)
+    model = _model()
+    big = evaluate(model, data, classification_step, FitConfig(batch_size=8))
+    one = evaluate(model, data, classification_step, FitConfig(batch_size=1, eval_batch_size=1))
+    listed = evaluate(
+        model, [data[i : i + 7] for i in range(0, 333, 7)], classification_step, FitConfig()
+    )
+    assert big["n"] == one["n"] == listed["n"] == 333
+    assert big["acc"] == one["acc"] == listed["acc"]
+    assert abs(big["loss"] - one["loss"]) < 1e-6 and abs(big["loss"] - listed["loss"]) < 1e-6
+
+
+def _last_checkpoint_writes(tmp_path, monkeypatch, **cfg) -> list[int]:
+    """The steps at which fit wrote last.pt."""
+    written = []
+    save = checkpoint.save_atomic
+
+    def spy(state, path, keep_previous=False):
+        if path.name == "last.pt":
+            written.append(state["position"]["step"])
+        save(state, path, keep_previous)
+
+    monkeypatch.setattr(checkpoint, "save_atomic", spy)
+    model = _model()
+    config = FitConfig(epochs=4, batch_size=10, progress=False, eval_every=3, **cfg)
+    fit(
+        model,
+        torch.optim.SGD(model.parameters(), lr=0.1),
+        _data(),
+        classification_step,
+        Run(tmp_path),
+        config,
+    )
+    return written
+
+
+def test_checkpoint_cadence(tmp_path, monkeypatch):
+    # 4 epochs of 10 batches; evaluations every 3 steps and at the end (step 40).
+    every_eval = _last_checkpoint_writes(tmp_path / "a", monkeypatch, checkpoint_seconds=0)
+    assert every_eval == [3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 33, 36, 39, 40]
+    at_end = _last_checkpoint_writes(tmp_path / "b", monkeypatch, checkpoint_seconds=3600)
+    assert at_end == [40]
+    stepped = _last_checkpoint_writes(
+        tmp_path / "c", monkeypatch, checkpoint_seconds=3600, checkpoint_every=7
+    )
+    assert stepped == [7, 14, 21, 28, 35, 40]
