@@ -281,3 +281,21 @@ def test_pca_baseline_keeps_the_top_components():
     assert two["pca"] < 0.9 * two["mean_image"]
     # ... and all 784 axes rebuild every test image.
     assert everything["pca"] < 1e-6
+
+
+def test_p1_curves_average_runs_and_refuse_mixed_cadences(tmp_path):
+    def write(name, rows):
+        folder = tmp_path / name
+        folder.mkdir()
+        lines = ["step,key,value"] + [f"{s},val/acc,{v}" for s, v in rows]
+        (folder / "metrics.csv").write_text("\n".join(lines) + "\n")
+        return folder
+
+    a = write("a", [(100, 0.5), (200, 0.7)])
+    b = write("b", [(100, 0.7), (200, 0.9)])
+    xs, ys = hw3._mean_curve([a, b], "val/acc")
+    assert xs == [100, 200] and ys == pytest.approx([0.6, 0.8])
+    assert hw3._first_value({"run_dir": str(b)}, "val/acc") == pytest.approx(0.7)
+    c = write("c", [(150, 0.5), (200, 0.7)])
+    with pytest.raises(ValueError, match="different points"):
+        hw3._mean_curve([a, c], "val/acc")

@@ -30,6 +30,9 @@ from neurallab.experiments.verdict import (
     expect_threshold,
     written,
 )
+from neurallab.report.plots import line_plot
+from neurallab.tracking import metric_series
+from neurallab.tracking.run import Run
 
 SEED = 0  # the `mnist` and `autoencoder` commands' default seed
 README_ACCURACY = 0.97  # what the README promises for `neurallab mnist` at its defaults
@@ -135,17 +138,42 @@ def p1_reading(
 def p1(budget: Budget, out: Path) -> Answer:
     epochs = "1" if budget.quick else "10"  # 10 = `neurallab mnist` defaults (the README's)
     seeds = budget.seeds(3, default=SEED)
+    # Quick: evaluate every 200 steps (12,800 images) so one epoch still draws a curve and
+    # shows the early phase, where the losses' gradients differ most; evaluation does not
+    # change training. Full: the defaults exactly, evaluated each epoch.
+    cadence = ["--eval_every", "200"] if budget.quick else []
     arms = {
-        "cross-entropy": ["mnist", "--epochs", epochs],
-        "mse": ["mnist", "--epochs", epochs, "--loss", "mse"],
+        "cross-entropy": ["mnist", "--epochs", epochs, *cadence],
+        "MSE": ["mnist", "--epochs", epochs, *cadence, "--loss", "mse"],
     }
     res = sweep(budget, arms, seeds, out / "runs")
     q = res.runs["cross-entropy"][seeds[0]]["loss_questions"]
     train_text, train_verdicts, c, ce_acc = p1_reading(
         res.values("cross-entropy", "final.test/acc"),
-        res.values("mse", "final.test/acc"),
+        res.values("MSE", "final.test/acc"),
         epochs,
         budget.quick,
+    )
+    curves = {arm: _mean_curve(res.run_dirs(arm), "val/acc") for arm in res.arms}
+    first_images = curves["cross-entropy"][0][0]
+    early = res.compare(
+        "cross-entropy",
+        "MSE",
+        lambda summary: _first_value(summary, "val/acc"),
+        f"validation accuracy after the first {first_images:,} images",
+    )
+    early_text = (
+        f"Early in training, at the first evaluation: {early.reading()} "
+        f"({len(seeds)} seeds, paired; the figure shows the mean over seeds)."
+    )
+    curve_plot = Run(out).save_figure(
+        line_plot(
+            curves,
+            f"HW3 P1: validation accuracy, cross-entropy vs MSE (mean of {len(seeds)} seeds)",
+            "training images seen",
+            "validation accuracy",
+        ),
+        "ce_vs_mse.png",
     )
 
     ratio = q["p1b_dce_dyhat3"] / q["p1b_dmse_dyhat3"]
@@ -183,6 +211,8 @@ def p1(budget: Budget, out: Path) -> Answer:
         "regression targets, bounded by 1 per component, and through the softmax its gradient "
         "is smallest exactly where the network is most wrong.\n\n"
         + train_text
+        + " "
+        + early_text
         + "\n\n**C.** `nn.CrossEntropyLoss` takes raw logits and applies log-softmax itself "
         "(log-sum-exp, numerically stable), then the negative log-likelihood. A Softmax layer "
         "in the model would apply softmax twice and squash the loss; for probabilities at "
@@ -235,11 +265,12 @@ def p1(budget: Budget, out: Path) -> Answer:
             ),
             table,
         ],
-        images=[Path(res.runs[arm][seeds[0]]["run_dir"]) / "curves.png" for arm in res.arms],
+        images=[curve_plot],
         metrics={
             "test_acc_ce": ce_acc.mean,
-            "test_acc_mse": summarize(res.values("mse", "final.test/acc")).mean,
+            "test_acc_mse": summarize(res.values("MSE", "final.test/acc")).mean,
             "ce_minus_mse": c.diff,
+            "ce_minus_mse_first_eval": early.diff,
             "p1a": q["p1a_cross_entropy"],
         },
         verdicts=verdicts,
@@ -248,6 +279,20 @@ def p1(budget: Budget, out: Path) -> Answer:
             f"{c.reading()}"
         ),
     )
+
+
+def _first_value(summary: dict[str, Any], key: str) -> float:
+    """`key` at a run's first evaluation, from its metrics.csv."""
+    return metric_series(Path(summary["run_dir"]) / "metrics.csv", key)[1][0]
+
+
+def _mean_curve(run_dirs: list[Path], key: str) -> tuple[list[int], list[float]]:
+    """`key` per evaluation (x: training images seen), averaged over runs with equal cadence."""
+    series = [metric_series(d / "metrics.csv", key) for d in run_dirs]
+    xs = series[0][0]
+    if any(x != xs for x, _ in series):
+        raise ValueError(f"{key}: runs were evaluated at different points")
+    return xs, [sum(vals) / len(vals) for vals in zip(*(v for _, v in series), strict=True)]
 
 
 # -- Problem 2 ----------------------------------------------------------------------------------
