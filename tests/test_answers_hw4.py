@@ -98,8 +98,15 @@ def test_ex5_reading_and_verdict_follow_the_counts():
     assert "2 have a dead hidden unit" in text and "0 of the 4 that reach 0.01 have one" in text
     assert "within 2 runs from every starting seed" in text  # failing streaks are 1 long
     assert "1 starting seed(s) at the end of the pool" in text
+    assert "For 7 of the 8 initialisations the outcome" in text
+    assert "mostly the starting point" in text
     assert verdicts[0].outcome in (DISAGREES, NOT_RESOLVED)
     assert verdicts[1].outcome == DISAGREES  # 0.08
+
+    # Another learning rate that swaps which initialisations succeed: no longer "the seed".
+    swapped = [0.001 if v >= 0.01 else 0.05 for v in stuck]
+    text, _, _ = hw4.ex5_reading({"lr 0.1": _ex5_arm(swapped), hw4.MAIN: arms[hw4.MAIN]}, 0, 5000)
+    assert "For 0 of the 8 initialisations" in text and "mostly the starting point" not in text
     assert key.startswith("4/8")
 
     fitted = [0.001, 0.002, 0.0005, 0.003, 0.002, 0.001, 0.0001, 0.004]
@@ -110,6 +117,7 @@ def test_ex5_reading_and_verdict_follow_the_counts():
     assert [v.outcome for v in verdicts] == [AGREES, AGREES]
     assert "at lr 0.03 all 8 reach 0.01" in text
     assert "within 1 runs" in text and "starting seed(s)" not in text
+    assert "every learning rate tried" not in text  # one learning rate only
 
 
 def test_generalisation_reading_flips_with_the_numbers():
@@ -123,7 +131,7 @@ def test_generalisation_reading_flips_with_the_numbers():
     assert "Fresh data is worse (higher MSE) than the 20 training points on MSE" in text
     assert verdicts[0].outcome == AGREES
     assert "each step is better (lower MSE) than training on the 20 points only" in text
-    assert "It still stays far above the 0.01" in text
+    assert "It still stays far above the handout's 0.01" in text
 
     flipped = dict(base, ex5_mse=[0.1, 0.12, 0.11], ex5_fresh_data_mse=[0.0005, 0.0004, 0.0006])
     flipped["fresh_training_fresh_data_mse"] = [0.3, 0.31, 0.29]
