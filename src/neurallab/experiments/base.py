@@ -114,7 +114,8 @@ def run_command(
     if same_command and "wall_seconds" in previous and not force:
         return _with_seed({**previous, "seconds": previous["wall_seconds"]}, run_dir)
     extra = []
-    if same_command and (run_dir / "last.pt").exists() and not force:
+    resumable = (run_dir / "last.pt").exists() and "--resume" in _command_options(argv[0])
+    if same_command and resumable and not force:
         extra = ["--resume"]
     elif run_dir.exists():
         shutil.rmtree(run_dir)  # a different or forced command: replace, never append
