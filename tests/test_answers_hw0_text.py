@@ -110,3 +110,19 @@ def test_top_tokens_skip_rare_tokens_oov_and_pad():
     scores = torch.tensor([[9.0], [9.0], [8.0], [1.0], [0.5]])  # <OOV>, <PAD>, rare, ...
     counts = {"<OOV>": 100, "<PAD>": 100, "rare": 1, "common": 10, "other": 10}
     assert q.top_tokens(scores, vocab, counts, min_count=5, n=2) == [["common", "other"]]
+
+
+def test_timing_sweep_runs_every_arm_of_a_seed_before_the_next_seed(tmp_path):
+    from neurallab.experiments.base import Budget
+
+    class Recording(Budget):
+        def run(self, argv, run_dir):
+            self.runs.append({"argv": argv})
+            return {"command": " ".join(argv), "train_step_seconds": 1.0}
+
+    budget = Recording()
+    arms = {"a": ["txt", "--x"], "b": ["txt", "--y"]}
+    res = q.interleaved_sweep(budget, arms, [1, 2], tmp_path)
+    order = [(r["argv"][1], r["argv"][r["argv"].index("--seed") + 1]) for r in budget.runs]
+    assert order == [("--x", "1"), ("--y", "1"), ("--x", "2"), ("--y", "2")]
+    assert res.values("b", "train_step_seconds") == [1.0, 1.0]
