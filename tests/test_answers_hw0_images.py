@@ -123,10 +123,10 @@ def test_q31_to_q33_readings_and_verdicts_follow_the_curves(monkeypatch, tmp_pat
     expected = AGREES if falling else DISAGREES
     assert [a.verdicts[0].outcome for a in (a31, a32, a33)] == [expected] * 3
     loss_word = "lower" if falling else "higher"
-    assert f"epoch 5 is {loss_word} than epoch 1 on mean batch loss" in a31.text
-    assert f"epoch 5 is {loss_word} than epoch 1 on train loss" in a32.text
+    assert f"Epoch 5 is {loss_word} than epoch 1 on mean batch loss" in a31.text
+    assert f"Epoch 5 is {loss_word} than epoch 1 on train loss" in a32.text
     acc_word = "higher" if falling else "lower"
-    assert f"epoch 5 is {acc_word} than epoch 1 on train accuracy" in a33.text
+    assert f"Epoch 5 is {acc_word} than epoch 1 on train accuracy" in a33.text
     # Epoch counts come from the logs: 5 epochs, never a multiple from appended runs.
     assert a32.metrics["epochs"] == 5 and "5 epochs, read from each run's own log" in a32.text
     # Validation loss sits above train loss, validation accuracy below: overfitting, both ways.
@@ -155,8 +155,8 @@ def arm(test_accs: list[float], train_acc: float = 0.8) -> list[dict]:
 @pytest.mark.parametrize(
     ("gray", "outcome", "reading"),
     [
-        ([0.50, 0.52, 0.51], AGREES, "grayscale is lower than colour on test accuracy"),
-        ([0.70, 0.72, 0.71], DISAGREES, "grayscale is higher than colour on test accuracy"),
+        ([0.50, 0.52, 0.51], AGREES, "Grayscale is lower than colour on test accuracy"),
+        ([0.70, 0.72, 0.71], DISAGREES, "Grayscale is higher than colour on test accuracy"),
         ([0.55, 0.65, 0.60], NOT_RESOLVED, "Not resolved at this budget"),
     ],
 )
@@ -220,7 +220,7 @@ def test_q36_counts_are_checked_and_the_reading_follows_accuracy(monkeypatch, tm
     answer = hw0.q36(Budget(), tmp_path / "q36")
     assert answer.verdicts[0].outcome == AGREES  # 100,928,003 and 3,365,507, counted
     assert "100,928,003" in answer.text and "3,365,507" in answer.text
-    assert f"new-model (CNN) is {word} than base-model (MLP) on test accuracy" in answer.text
+    assert f"CNN (new-model) is {word} than MLP (base-model) on test accuracy" in answer.text
     if word == "higher":
         assert "generalises better here" in answer.text
     else:

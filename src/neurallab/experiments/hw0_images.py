@@ -160,6 +160,11 @@ def mean_curve(values: list[list[float]]) -> list[float]:
     return [statistics.fmean(column) for column in zip(*values, strict=True)]
 
 
+def cap(sentence: str) -> str:
+    """A computed reading placed at the start of a sentence."""
+    return sentence[:1].upper() + sentence[1:]
+
+
 def short_reading(c: Comparison, higher: str = "higher", lower: str = "lower") -> str:
     """The comparison in a few words, for the summary table."""
     if c.direction == 0:
@@ -209,7 +214,7 @@ def q31(budget: Budget, out: Path) -> Answer:
             f"{FULL_SIZE}x{FULL_SIZE}), trained with the default settings, one line per seed "
             f"(runs `img-{NARWHAL}-s<seed>`): each point is the mean loss within one batch of "
             f"{BATCH}, against the number of examples the optimizer has seen. Mean batch loss over "
-            f"epoch 1: {first.text()}; over epoch {epochs}: {last.text()}. {c.reading()}"
+            f"epoch 1: {first.text()}; over epoch {epochs}: {last.text()}. {cap(c.reading())}"
             + settings_note(budget, result)
         ),
         commands=result.commands,
@@ -298,8 +303,9 @@ def epoch_curves(budget: Budget, out: Path, metric: str) -> Answer:
             f"Train and validation {name}, each measured over the whole split at the end of every "
             f"epoch; {last} epochs, read from each run's own log (every seed's log holds epochs "
             f"1..{last} once). The plot shows the mean of the {n} seeds, the table every seed. "
-            f"Train: {c_train.reading()} Validation: {c_val.reading()} At the last epoch, "
-            f"{c_gap.reading()} So {gap_sentence(c_gap, metric)}" + settings_note(budget, result)
+            f"Train: {cap(c_train.reading())} Validation: {cap(c_val.reading())} At the last epoch: "
+            f"{cap(c_gap.reading())} So {gap_sentence(c_gap, metric)}"
+            + settings_note(budget, result)
         ),
         commands=result.commands,
         tables=[table],
@@ -359,7 +365,7 @@ def q34(budget: Budget, out: Path) -> Answer:
         text=(
             f"**3.4.a** Test accuracy over {len(result.seeds)} seeds: colour {colour_acc.text()}, "
             f"grayscale {gray_acc.text()} (the MLP's first layer takes one channel instead of "
-            f"three; the colour runs are Q3.1's). {c.reading()} {colour_sentence(c)} "
+            f"three; the colour runs are Q3.1's). {cap(c.reading())} {colour_sentence(c)} "
             f"**3.4.b** Does this support the hypothesis that the classifier learned nothing but "
             f"colour? {chance_sentence(gray, chance)}" + settings_note(budget, result)
         ),
@@ -431,10 +437,7 @@ def errors_sentence(errors: list[dict], cue_accuracy: float) -> str:
             "picture: an MLP on raw pixels at fixed positions can be misled by exactly that."
         )
     if shared < n:
-        text += (
-            f" The other {n - shared} are not explained by colour and coverage in this sense; "
-            "the pictures listed below are the ones every seed gets wrong."
-        )
+        text += f" The other {n - shared} are not explained by colour and coverage in this sense."
     return text
 
 
@@ -483,19 +486,19 @@ def q35(budget: Budget, out: Path) -> Answer:
             for i in wrong
         ]
     always = sorted(i for i, k in wrong_by_picture.items() if k == len(result.seeds))
-    shown = always[:8]
+    shown = always[:8]  # the grid and table show a few; the text counts them all
     last_prediction = {e["picture"]: e["predicted"] for e in errors}  # the last seed's
-    grid = Run(out).save_figure(
-        image_grid(
+    images = [result.run_dirs(NARWHAL)[0] / "test_first_batch.png"]
+    if shown:
+        grid = image_grid(
             [test_images[i] for i in shown],
             [f"{last_prediction[i]} / {names[test_labels[i]]}" for i in shown],
-            "test pictures every seed misclassifies: predicted / true",
-            cols=max(1, min(8, len(shown))),
-        ),
-        "always_wrong.png",
-    )
+            f"test pictures every seed misclassifies: predicted (seed {result.seeds[-1]}) / true",
+            cols=min(8, len(shown)),
+        )
+        images.append(Run(out).save_figure(grid, "always_wrong.png"))
     always_rows = [
-        [prompts[i], names[test_labels[i]], last_prediction[i], names[cue[i]]] for i in always
+        [prompts[i], names[test_labels[i]], last_prediction[i], names[cue[i]]] for i in shown
     ]
     n_test = len(test_labels)
     counts = summarize(per_seed_errors)
@@ -517,7 +520,9 @@ def q35(budget: Budget, out: Path) -> Answer:
             f"each picture's title with every seed's prediction). Errors in that batch of "
             f"{BATCH}, per seed: {first_errors_text}. **3.5.b** On the whole test set of "
             f"{n_test} pictures the final models misclassify {counts.text()} pictures (per seed: "
-            f"{', '.join(map(str, per_seed_errors))}). {errors_sentence(errors, cue_accuracy)}"
+            f"{', '.join(map(str, per_seed_errors))}). {errors_sentence(errors, cue_accuracy)} "
+            f"{len(always)} test pictures are misclassified by every seed"
+            + (f"; the first {len(shown)} are in the second table and the grid." if shown else ".")
             + settings_note(budget, result)
         ),
         commands=result.commands,
@@ -535,7 +540,7 @@ def q35(budget: Budget, out: Path) -> Answer:
             if always_rows
             else "No test picture is misclassified by every seed.",
         ],
-        images=[result.run_dirs(NARWHAL)[0] / "test_first_batch.png"] + ([grid] if shown else []),
+        images=images,
         metrics={
             "errors_in_first_test_batch": first_errors,
             "test_errors": per_seed_errors,
@@ -572,7 +577,7 @@ def inductive_bias_sentence(test: Comparison, ratio: float) -> str:
 
 
 def q36(budget: Budget, out: Path) -> Answer:
-    result = run_arms(budget, out, {NARWHAL: "base-model (MLP)", "new-model": "new-model (CNN)"})
+    result = run_arms(budget, out, {NARWHAL: "MLP (base-model)", "new-model": "CNN (new-model)"})
     base, new = result.arms
     n = len(result.seeds)
     series = {}
@@ -611,8 +616,8 @@ def q36(budget: Budget, out: Path) -> Answer:
     params_table = markdown_table(
         ["model", f"parameters at {FULL_SIZE}x{FULL_SIZE}", f"parameters at {size}x{size} (run)"],
         [
-            ["base-model (MLP)", f"{counted['simple']:,}", f"{run_params[base]:,}"],
-            ["new-model (CNN)", f"{counted['cnn']:,}", f"{run_params[new]:,}"],
+            ["MLP (base-model)", f"{counted['simple']:,}", f"{run_params[base]:,}"],
+            ["CNN (new-model)", f"{counted['cnn']:,}", f"{run_params[new]:,}"],
         ],
     )
     ratio = run_params[base] / run_params[new]
@@ -625,9 +630,9 @@ def q36(budget: Budget, out: Path) -> Answer:
             f"**3.6.c** Counted here without building the weights: {counted['simple']:,} (MLP) "
             f"and {counted['cnn']:,} (CNN) parameters at the course's {FULL_SIZE}x{FULL_SIZE} "
             f"input, {run_params[base]:,} and {run_params[new]:,} at the {size}x{size} of these "
-            f"runs. **3.6.d** Test: {test.reading()} Train: {train.reading()} Generalisation: "
-            f"{gap.reading('larger', 'smaller')} {inductive_bias_sentence(test, ratio)}"
-            + settings_note(budget, result)
+            f"runs. **3.6.d** Test: {cap(test.reading())} Train: {cap(train.reading())} "
+            f"Generalisation: {cap(gap.reading('larger', 'smaller'))} "
+            f"{inductive_bias_sentence(test, ratio)}" + settings_note(budget, result)
         ),
         commands=result.commands,
         tables=[
