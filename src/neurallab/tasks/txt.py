@@ -90,7 +90,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="simple: the course's EmbeddingBag, which averages pad ids in; "
         "simple_pad_aware: the bag skips padding; lstm: LSTM + max pooling",
     )
-    parser.add_argument("--embed_dim", type=positive_int, default=64)
+    parser.add_argument("--embed_dim", type=positive_int, default=64, help="embedding size")
     parser.add_argument(
         "--max_len",
         type=int,
