@@ -275,8 +275,9 @@ def p1(budget: Budget, out: Path) -> Answer:
         },
         verdicts=verdicts,
         key_result=(
-            f"test acc {ce_acc.text(4)} with CE ({epochs} epoch{'s' if epochs != '1' else ''}); "
-            f"{c.reading()}"
+            f"CE test acc {ce_acc.text(4)} after {epochs} epoch{'s' if epochs != '1' else ''}; "
+            f"CE - MSE {fmt(c.diff)} ({c.interval_text()}): "
+            + {1: "CE higher", -1: "CE lower", 0: "not resolved"}[c.direction]
         ),
     )
 
@@ -342,7 +343,7 @@ def p2_reading(ae: list[float], baselines: dict[str, float]) -> tuple[str, list[
         "not resolved at this budget": "not resolved against",
     }
     text = (
-        f"Test reconstruction MSE per pixel: autoencoder {s.text(4)}; the mean training image "
+        f"test reconstruction MSE per pixel: autoencoder {s.text(4)}; the mean training image "
         f"{fmt(baselines['mean_image'], 4)}; 2-component PCA {fmt(baselines['pca'], 4)}. The "
         f"autoencoder is {word[reconstructs.outcome]} the mean-image baseline and "
         f"{word[vs_pca.outcome]} PCA with the same two numbers."
@@ -767,9 +768,11 @@ def p3(budget: Budget, out: Path) -> Answer:
         },
         verdicts=verdicts,
         key_result=(
-            "A torchvision.datasets; B torch.optim; C DataLoader; D no gradients, no update; "
-            "E gradients accumulate; F Dropout/BatchNorm switch behaviour; G model.eval(): "
-            + g_compare.reading()
+            "A torchvision.datasets; B torch.optim.Adam; C DataLoader; D without backward() "
+            f"the weights changed: {demos['D'].value[False]['changed']}; E second backward = 2x "
+            f"first: {demos['E'].value['doubled']}; F Dropout is the identity in eval: "
+            f"{demos['F'].value['eval_identity']}; G test accuracy with minus without "
+            f"model.eval(): {fmt(g_compare.diff)} ({g_compare.interval_text()})"
         ),
     )
 

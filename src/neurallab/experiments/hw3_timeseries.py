@@ -212,16 +212,18 @@ def p5(budget: Budget, out: Path) -> Answer:
     settings = QUICK if budget.quick else FULL
     tables, commands, rankings, groups, intervals = [], [], [], {}, {}
     for dataset in DATASETS:
+        # Arms named "<dataset>/<model>": run folders and tracker names say both.
+        arm = {m: f"{dataset}/{m}" for m in MODELS}
         arms = {
-            m: ["timeseries", "--dataset", dataset, "--model", m, *settings[dataset]]
+            arm[m]: ["timeseries", "--dataset", dataset, "--model", m, *settings[dataset]]
             for m in MODELS
         }
-        res = sweep(budget, arms, seeds, out / "runs" / dataset)
+        res = sweep(budget, arms, seeds, out / "runs")
         commands += res.commands
-        values = {m: res.values(m, KEY) for m in MODELS}
+        values = {m: res.values(arm[m], KEY) for m in MODELS}
         ranking = rank(dataset, values)
         rankings.append(ranking)
-        params = {m: res.runs[m][seeds[0]]["parameters"] for m in MODELS}
+        params = {m: res.runs[arm[m]][seeds[0]]["parameters"] for m in MODELS}
         tables.append(
             f"**{dataset}** ({' '.join(settings[dataset])}; parameters: "
             + ", ".join(f"{NAMES[m]} {params[m]:,}" for m in MODELS)
