@@ -82,8 +82,11 @@ def p1_reading(
     """The training part of P1 from per-seed test accuracies of the two losses."""
     ce_acc = summarize(ce)
     c = compare("cross-entropy", ce, "MSE", mse, "test accuracy", paired=True)
-    budget_note = f"{epochs} epoch{'s' if epochs != '1' else ''}" + (
-        " (quick budget; `neurallab mnist` defaults to 10)" if quick else " (the defaults)"
+    plural = "s" if epochs != "1" else ""
+    budget_note = (
+        f"quick budget: {epochs} epoch{plural} of the default 10"
+        if quick
+        else f"{epochs} epochs, the defaults"
     )
     threshold = expect_threshold(
         "the MLP classifies MNIST (the handout gives no number; the README promises >= 97% "
@@ -118,7 +121,7 @@ def p1_reading(
             "by its gradient's running size, which may hide part of that; not measured here)."
         )
     text = (
-        f"**Training** (Adam lr 1e-3, batch 64, {budget_note}; 50,000 training images; seeds "
+        f"**Training** ({budget_note}; Adam lr 1e-3, batch 64, 50,000 training images; seeds "
         f"paired): cross-entropy reaches test accuracy {ce_acc.text(4)}, MSE on the softmax "
         f"{summarize(mse).text(4)}. {c.reading(digits=3)} {why} "
         + (
@@ -215,9 +218,10 @@ def p1(budget: Budget, out: Path) -> Answer:
         + early_text
         + "\n\n**C.** `nn.CrossEntropyLoss` takes raw logits and applies log-softmax itself "
         "(log-sum-exp, numerically stable), then the negative log-likelihood. A Softmax layer "
-        "in the model would apply softmax twice and squash the loss; for probabilities at "
-        "prediction time, apply `torch.softmax(logits, dim=1)` outside the loss:\n\n"
-        + c_demo.markdown()
+        "in the model would make it apply softmax twice and score probabilities pushed toward "
+        f"uniform, a different loss ({c_out['twice']:.4f} instead of {c_out['ce']:.4f} below). "
+        "For probabilities at prediction time, apply `torch.softmax(logits, dim=1)` outside "
+        "the loss:\n\n" + c_demo.markdown()
     )
     same = math.isclose(c_out["ce"], c_out["by_hand"], rel_tol=1e-6)
     verdicts = [
