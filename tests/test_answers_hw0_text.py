@@ -69,26 +69,37 @@ def test_q43_explanation_follows_the_resolved_direction():
     assert "Adam scales" not in unresolved and "SGD at lr 5" not in unresolved
 
 
-def _q44(lstm, gap, pool, masked):
+def _q44(lstm, gap, pool, masked, hurts=FLAT):
     return {
         "lstm_vs_baseline": _cmp(lstm, BASE),
         "gap": _cmp(gap, BASE, "train minus validation accuracy"),
         "pooling_vs_last": _cmp(pool, BASE),
         "masked_vs_padded": _cmp(masked, BASE),
+        "padding_hurts_last": _cmp(hurts, BASE, "padding gap"),
     }
 
 
 def test_q44_readings_flip_and_the_identical_note_needs_identical_runs():
-    text = q.q44_text(_q44(UP, UP, UP, FLAT), pooling_identical=False)
+    text = q.q44_text(_q44(UP, UP, UP, FLAT, hurts=UP), pooling_identical=False)
     assert "a is higher than b on test accuracy" in text
     assert "fits its training articles more closely" in text
-    assert "washing out what it read" in text and "identical accuracies" not in text
+    assert "Padding does hurt the last-step readout" in text
+    assert "cannot be pinned on padding" not in text and "identical accuracies" not in text
+    text = q.q44_text(_q44(UP, UP, UP, FLAT, hurts=FLAT), pooling_identical=False)
+    assert "cannot be pinned on padding" in text and "Padding does hurt" not in text
     text = q.q44_text(_q44(DOWN, DOWN, DOWN, FLAT), pooling_identical=True)
     assert "a is lower than b on test accuracy" in text
     assert "baseline's training accuracy runs further ahead" in text
-    assert "washing out" not in text and "identical accuracies" in text
+    assert "Padding does hurt" not in text and "cannot be pinned on padding" not in text
+    assert "identical accuracies" in text
     verdict = expect_direction("", _q44(UP, UP, DOWN, FLAT)["pooling_vs_last"], +1)
     assert verdict.outcome == DISAGREES
+    hurts = _q44(UP, UP, UP, FLAT, hurts=UP)["padding_hurts_last"]
+    assert expect_direction("", hurts, +1).outcome == AGREES
+
+
+def test_padding_gap_reads_the_split_accuracies():
+    assert q.padding_gap({"test_by_padding": {"unpadded": 0.7, "padded": 0.4}}) == 0.7 - 0.4
 
 
 def test_token_class_scores_are_the_exact_shares_of_the_bag_logits():
@@ -126,3 +137,12 @@ def test_timing_sweep_runs_every_arm_of_a_seed_before_the_next_seed(tmp_path):
     order = [(r["argv"][1], r["argv"][r["argv"].index("--seed") + 1]) for r in budget.runs]
     assert order == [("--x", "1"), ("--y", "1"), ("--x", "2"), ("--y", "2")]
     assert res.values("b", "train_step_seconds") == [1.0, 1.0]
+
+
+def test_pipeline_sentence_lists_what_the_runs_recorded():
+    course = {"tokenizer": "course: ...", "padding": "max_len: ...", "model": "simple: ..."}
+    lstm = {**course, "model": "lstm: ..."}
+    res = _sweep({"a": [{"pipeline": course}] * 3, "b": [{"pipeline": lstm}] * 3})
+    text = q.pipeline_used(res)
+    assert "tokenizer course: ...;" in text and "model simple: ... / lstm: ..." in text
+    assert "words" not in q.pipeline_used([{"pipeline": course}])

@@ -35,12 +35,6 @@ from neurallab.tracking.run import Run
 SEED = 10999  # the starter's torch.manual_seed
 N_SEEDS = 3
 QUICK_ARTICLES = 350  # the course's training-set size
-# The handout's pipeline description, said once per answer.
-PIPELINE = (
-    "Course pipeline (the default of `neurallab txt`): the course tokenizer (case kept, "
-    "`. , : ; ! ? ( )` split off), the first-seen vocabulary, every article truncated and "
-    "padded to max_len and stacked, the course's EmbeddingBag (pad ids averaged in)"
-)
 
 
 def _seeds(budget: Budget) -> list[int]:
@@ -87,10 +81,20 @@ def _versus_chance(res: SweepResult, arm: str, key: str, chance: float) -> str:
     return f"{arm} {s.text()} is {where} the majority-class rate {fmt(chance)}"
 
 
-def _pipeline_of(res: SweepResult, arm: str) -> str:
-    """The pipeline a run recorded (its summary), as one line."""
-    used = res.runs[arm][res.seeds[0]].get("pipeline", {})
-    return "; ".join(f"{k} {v}" for k, v in used.items())
+def pipeline_used(runs: SweepResult | list[dict]) -> str:
+    """Which tokenizer, vocabulary, padding and model the runs used, from their summaries."""
+    if isinstance(runs, SweepResult):
+        runs = [runs.runs[arm][seed] for arm in runs.arms for seed in runs.seeds]
+    parts: dict[str, list[str]] = {}
+    for summary in runs:
+        for part, value in summary.get("pipeline", {}).items():
+            if value not in parts.setdefault(part, []):
+                parts[part].append(value)
+    return (
+        "Pipeline, as the runs recorded it: "
+        + "; ".join(f"{part} {' / '.join(values)}" for part, values in parts.items())
+        + "."
+    )
 
 
 # -- Q4.1 ---------------------------------------------------------------------------------
@@ -101,8 +105,9 @@ def q41(budget: Budget, out: Path) -> Answer:
     st = s["length_stats"]
     return Answer(
         text=(
-            f"Raw training articles, tokenised by the course tokenizer without truncation or "
-            f"padding (all {st['n']:,} BBC News training articles): mean {st['mean']:.0f} "
+            f"Raw training articles, tokenised without truncation or padding by the "
+            f"{s['pipeline']['tokenizer'].split(':')[0]} tokenizer (all {st['n']:,} BBC News "
+            f"training articles): mean {st['mean']:.0f} "
             f"tokens, median {st['median']:.0f}, longest {st['max']:,}; "
             f"{100 * st['share_over_1024']:.1f}% are longer than the default max_len of 1024 "
             f"and {100 * st['share_under_256']:.1f}% shorter than 256. With max_len 1024 every "
@@ -203,7 +208,7 @@ def q42a(budget: Budget, out: Path) -> Answer:
             f"the three runs of each seed one after another. The readings compare wall-clock "
             f"time (the handout's run time); the table adds the process's CPU time, which "
             f"other programs on the machine disturb less. "
-            f"{PIPELINE}. {_setting(budget)}\n\n"
+            f"{pipeline_used(res)} {_setting(budget)}\n\n"
             f"{padding.reading('slower', 'faster')} {why_padding}\n\n"
             f"{batching.reading('slower', 'faster')} Mean time per epoch at batch 1 over "
             f"batch 32: {ratio:.1f}x. {why_batching}"
@@ -223,7 +228,7 @@ def q42a(budget: Budget, out: Path) -> Answer:
         verdicts=verdicts,
         key_result=(
             f"padding at batch 1: {fmt(padding.diff)} s/epoch; batch 32 vs 1: "
-            f"{fmt(batching.diff)} s/epoch ({ratio:.1f}x faster on average)"
+            f"{fmt(batching.diff)} s/epoch (batch-1 / batch-32 time {ratio:.1f})"
         ),
     )
 
@@ -342,7 +347,7 @@ def q43(budget: Budget, out: Path) -> Answer:
     return Answer(
         text=(
             f"Starter settings: 5 epochs, batch 8, embed 64, max_len 1024, gradient clipping "
-            f"0.1, lr / 10 when validation accuracy falls below its best. {PIPELINE}. "
+            f"0.1, lr / 10 when validation accuracy falls below its best. {pipeline_used(res)} "
             f"{_setting(budget)} Vocabulary {vocab:,} tokens. The third row is not the "
             "handout's: it shows what the course's averaging of pad ids costs.\n\n"
             f"{q43_readings(test, val, pad, padding_share, vocab)}\n\n"
@@ -400,6 +405,15 @@ PADDED = "LSTM, max pooling over padding too"
 LAST = "LSTM, last-step readout"
 
 
+POOLING_OF = {MASKED: "masked", PADDED: "padded", LAST: "last"}
+
+
+def padding_gap(summary: dict) -> float:
+    """Test accuracy on articles without padding minus on articles with padding."""
+    split = summary["test_by_padding"]
+    return split["unpadded"] - split["padded"]
+
+
 def lstm_readings(res: SweepResult) -> dict[str, Comparison]:
     key = "final.test/acc"
     gap = lambda s: s["final"]["train/avg_acc"] - s["final"]["val/acc"]  # noqa: E731
@@ -408,10 +422,60 @@ def lstm_readings(res: SweepResult) -> dict[str, Comparison]:
         "pooling_vs_last": res.compare(PADDED, LAST, key, "test accuracy"),
         "masked_vs_padded": res.compare(MASKED, PADDED, key, "test accuracy"),
         "gap": res.compare(MASKED, BASELINE, gap, "train minus validation accuracy"),
+        # Padding's own effect on each readout: how much worse padded articles do, last-step
+        # readout vs max pooling over the same padding (the article lengths are the same).
+        "padding_hurts_last": res.compare(
+            LAST,
+            PADDED,
+            padding_gap,
+            "the gap in test accuracy between articles without and with padding",
+        ),
     }
 
 
-def q44_text(c: dict[str, Comparison], pooling_identical: bool, accuracies: str = "") -> str:
+def accuracy_by_padding(res: SweepResult, arms: list[str], budget: Budget, max_len: int) -> int:
+    """Add each run's test accuracy on articles without and with padding to its summary
+    (`test_by_padding`), from its final weights; returns how many test articles are padded.
+
+    The final weights are those the run's last evaluation used, so the overall accuracy must
+    equal the run's own `test/acc`: a check that the model was rebuilt exactly.
+    """
+    from neurallab.engine.checkpoint import load_model_weights
+    from neurallab.models.text import LSTMClassifier
+
+    tokenizer = data.SimpleTokenizer()
+    info = data.CorpusInfo(_train_articles(budget), tokenizer)
+    test = data.read_text_csv(data.default_csv("test"))
+    tokens = [tokenizer(a.text) for a in test]
+    padded = torch.tensor([len(t) < max_len for t in tokens])
+    fit = [data.TruncateToMaxLen(max_len), data.PadToMaxLen(max_len, info.pad_idx)]
+    ids = torch.tensor([fit[1](fit[0](info.vocab(t))) for t in tokens])
+    labels = torch.tensor([a.label_idx for a in test])
+    for arm in arms:
+        for seed in res.seeds:
+            s = res.runs[arm][seed]
+            model = LSTMClassifier(
+                info.vocab_size, 64, 64, len(s["labels"]), info.pad_idx, pooling=POOLING_OF[arm]
+            )
+            load_model_weights(model, Path(s["run_dir"]) / "last.pt")
+            model.eval()
+            with torch.no_grad():
+                predicted = torch.cat(
+                    [model(ids[i : i + 64]).argmax(1) for i in range(0, len(ids), 64)]
+                )
+            correct = (predicted == labels).float()
+            if abs(correct.mean().item() - s["final"]["test/acc"]) > 1e-6:
+                raise RuntimeError(f"{arm}, seed {seed}: rebuilt model disagrees with its run")
+            s["test_by_padding"] = {
+                "unpadded": correct[~padded].mean().item(),
+                "padded": correct[padded].mean().item(),
+            }
+    return int(padded.sum())
+
+
+def q44_text(
+    c: dict[str, Comparison], pooling_identical: bool, accuracies: str = "", by_padding: str = ""
+) -> str:
     """The 4.4.b/c readings, each sentence chosen by a computed comparison."""
     lstm = c["lstm_vs_baseline"]
     parts = [f"**4.4.b** {lstm.reading()}"]
@@ -431,14 +495,22 @@ def q44_text(c: dict[str, Comparison], pooling_identical: bool, accuracies: str 
         parts.append("The LSTM fits its training articles more closely than it generalises.")
     elif gap.direction < 0:
         parts.append("The baseline's training accuracy runs further ahead of its validation.")
-    pool = c["pooling_vs_last"]
-    parts.append(f"Padding: {pool.reading()}")
-    if pool.direction > 0:
+    pool, hurts = c["pooling_vs_last"], c["padding_hurts_last"]
+    parts.append(f"\n\nPadding and the readout: {pool.reading()} {by_padding}")
+    parts.append(f"Padding's own share: {hurts.reading('larger', 'smaller')}")
+    if hurts.direction > 0:
         parts.append(
-            "Reading only the last position makes the classifier see the state after the "
-            "LSTM has consumed every pad token of a short article (the forward recurrence "
-            "runs on through the padding, washing out what it read), while a max over time "
-            "keeps the strongest activation from the real tokens."
+            "Padding does hurt the last-step readout: after an article's last word the "
+            "recurrence keeps running over pad tokens, and the state it ends in is what the "
+            "classifier sees, while a max over time keeps the strongest activation from the "
+            "real tokens."
+        )
+    elif pool.direction > 0:
+        parts.append(
+            "So at this budget the last-step readout's deficit cannot be pinned on padding. "
+            "What does differ for every article: its final state must carry the topic "
+            "through every one of up to max_len tokens, while a max over time keeps the "
+            "strongest activation wherever it occurs."
         )
     parts.append(c["masked_vs_padded"].reading())
     if pooling_identical:
@@ -447,6 +519,20 @@ def q44_text(c: dict[str, Comparison], pooling_identical: bool, accuracies: str 
             "position won the max for any article, so the two trained alike."
         )
     return " ".join(parts)
+
+
+def _by_padding(res: SweepResult, n_padded: int, n_test: int) -> str:
+    """Mean test accuracy on articles without / with padding, per readout, in words."""
+
+    def mean(arm: str, part: str) -> str:
+        return fmt(statistics.fmean(res.runs[arm][s]["test_by_padding"][part] for s in res.seeds))
+
+    return (
+        f"Split by padding ({n_padded} of the {n_test} test articles are shorter than max_len): "
+        f"the last-step readout scores {mean(LAST, 'unpadded')} on articles without padding "
+        f"and {mean(LAST, 'padded')} on those with it; max pooling over the same padding "
+        f"{mean(PADDED, 'unpadded')} and {mean(PADDED, 'padded')}."
+    )
 
 
 def q44(budget: Budget, out: Path) -> Answer:
@@ -460,6 +546,8 @@ def q44(budget: Budget, out: Path) -> Answer:
         LAST: [*lstm, "--pooling", "last"],
     }
     res = sweep(budget, arms, _seeds(budget), _folder(out))
+    n_padded = accuracy_by_padding(res, [PADDED, LAST], budget, int(max_len))
+    n_test = len(data.read_text_csv(data.default_csv("test")))
     c = lstm_readings(res)
     identical = res.values(MASKED, "final.test/acc") == res.values(
         PADDED, "final.test/acc"
@@ -497,8 +585,8 @@ def q44(budget: Budget, out: Path) -> Answer:
             "too, and the output at the last position (after the padding) instead of a max. "
             f"The baseline is the course's model with Adam (lr 0.001). Every run pads to "
             f"max_len {max_len}, so the {100 * short:.0f}% of training articles shorter than "
-            f"that carry padding. {PIPELINE}. {_setting(budget)}\n\n"
-            + q44_text(c, identical, _accuracies(res))
+            f"that carry padding. {pipeline_used(res)} {_setting(budget)}\n\n"
+            + q44_text(c, identical, _accuracies(res), _by_padding(res, n_padded, n_test))
         ),
         commands=res.commands,
         tables=[
@@ -521,10 +609,18 @@ def q44(budget: Budget, out: Path) -> Answer:
                 "the handout allows either outcome",
             ),
             expect_direction(
-                "padding can hurt a last-step readout; pooling over time mitigates it.",
+                "padding can hurt a last-step readout: padded articles lose more with it "
+                "than with pooling.",
+                c["padding_hurts_last"],
+                +1,
+                reason=f"max_len {max_len}: {n_padded} of {n_test} test articles padded",
+                higher="larger",
+                lower="smaller",
+            ),
+            expect_direction(
+                "a pooling layer after the LSTM does better than the last-step readout.",
                 c["pooling_vs_last"],
                 +1,
-                reason=f"max_len {max_len}: {100 * short:.0f}% of training articles padded",
             ),
         ],
         key_result=(

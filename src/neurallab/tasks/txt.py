@@ -47,7 +47,12 @@ HELP = "HW0 §4: news topic classifier (EmbeddingBag baseline or LSTM) on BBC Ne
 MODELS = {
     "simple": "the course's EmbeddingBag (pad ids averaged in)",
     "simple_pad_aware": "EmbeddingBag that skips padding (neurallab)",
-    "lstm": "LSTM with max pooling over time",
+    "lstm": "LSTM",
+}
+READOUTS = {
+    "masked": "max over real tokens",
+    "padded": "max over every position, padding included",
+    "last": "output at the final position",
 }
 PADDINGS = {
     "max_len": "every article padded to max_len and stacked (course)",
@@ -195,12 +200,19 @@ def pipeline(args: argparse.Namespace) -> dict[str, str]:
     """Which tokenizer, padding and model a run used, in words (for its summary and report)."""
     padding = PADDINGS[args.padding]
     if args.max_len < 1:
-        padding += ", no truncation"
+        padding = (
+            "no truncation or padding, batches stacked (course)"
+            if args.padding == "max_len"
+            else f"{padding}, no truncation"
+        )
+    model = MODELS[args.model]
+    if args.model == "lstm":
+        model = f"{model}, readout {args.pooling}: {READOUTS[args.pooling]}"
     return {
         "tokenizer": f"{args.tokenizer}: {TOKENIZERS[args.tokenizer]}",
         "vocabulary": "first-seen order, <OOV> 0, <PAD> 1 (course)",
         "padding": f"{args.padding}: {padding}",
-        "model": f"{args.model}: {MODELS[args.model]}",
+        "model": f"{args.model}: {model}",
         "lr_schedule": "lr / 10 when val accuracy falls below its best (course)",
     }
 
