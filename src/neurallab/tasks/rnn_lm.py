@@ -14,6 +14,7 @@ The budget is `--num_sequences`, as in the course: the engine's `--epochs` and
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import time
 from pathlib import Path
@@ -58,6 +59,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tokenizer", type=Path, default=None, help="tokenizer directory")
     for flag in ("--embed_dim", "--hidden_dim", "--dk", "--dv"):
         parser.add_argument(flag, type=positive_int, default=128)
+    parser.add_argument(
+        "--lr_schedule",
+        choices=("constant", "cosine"),
+        default="constant",
+        help="constant (the course's), or a linear warm-up over the first twentieth of the "
+        "steps followed by a cosine decay to 0 at the end of the budget",
+    )
     parser.add_argument(
         "--full_validation",
         action="store_true",
@@ -122,6 +130,22 @@ class StepTimer:
         }
 
 
+def lr_schedule(args: argparse.Namespace, optimizer: torch.optim.Optimizer):
+    """None for a constant learning rate; else warm-up then cosine decay, stepped per step."""
+    if args.lr_schedule == "constant":
+        return None
+    total = math.ceil(args.num_sequences / args.batch_size)
+    warmup = max(1, total // 20)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return 0.5 * (1 + math.cos(math.pi * progress))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
 def lm_step(model: torch.nn.Module, batch) -> StepOutput:
     (tokens,) = batch
     logits, _, _ = model(tokens)
@@ -170,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
         eval_every=eval_every(args),
         best_metric="val/loss",
         best_mode="min",
+        scheduler_interval="step",
     )
     optimizer = make_optimizer(args, model.parameters())
     timer = StepTimer(optimizer)
@@ -181,6 +206,7 @@ def run(args: argparse.Namespace) -> int:
         run_,
         cfg,
         eval_sets={"val": val_set},
+        scheduler=lr_schedule(args, optimizer),
     )
     train_losses = [round(h["train/avg_loss"], 6) for h in result.history if "train/avg_loss" in h]
     val_losses = [round(h["val/loss"], 6) for h in result.history]
