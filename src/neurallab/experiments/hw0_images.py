@@ -559,20 +559,21 @@ def q35(budget: Budget, out: Path) -> Answer:
 def inductive_bias_sentence(test: Comparison, ratio: float) -> str:
     """3.6.d's explanation, chosen by the direction of CNN minus MLP test accuracy."""
     bias = (
-        "each CNN filter is shared over all positions and sees a local neighbourhood, so a shape "
-        "learned in one place is recognised anywhere, while the MLP ties a separate weight to "
-        f"every pixel position (and has {fmt(ratio)}x the CNN's parameters at this size)"
+        "The CNN's inductive bias: each filter is shared over all positions and sees a local "
+        "neighbourhood, so a shape learned in one place is recognised anywhere, while the MLP ties "
+        f"a separate weight to every pixel position (here with {fmt(ratio)}x the CNN's "
+        "parameters)."
     )
     if test.direction > 0:
-        return f"The CNN generalises better here, as its inductive bias suggests: {bias}."
+        return f"{bias} The CNN generalises better here, as that bias suggests."
     if test.direction < 0:
         return (
-            f"The MLP scores higher on test here, so the CNN's inductive bias ({bias}) does not "
-            "pay off at this image size and training budget."
+            f"{bias} At this image size and training budget it does not pay off: the MLP scores "
+            "higher on test."
         )
     return (
-        "The seeds do not separate the two models on test accuracy, so the CNN's inductive bias "
-        f"({bias}) shows no measurable effect at this budget."
+        f"{bias} At this budget it shows no measurable effect: the seeds do not separate the two "
+        "models on test accuracy."
     )
 
 
