@@ -81,6 +81,11 @@ def _versus_chance(res: SweepResult, arm: str, key: str, chance: float) -> str:
     return f"{arm} {s.text()} is {where} the majority-class rate {fmt(chance)}"
 
 
+def _sentence(text: str) -> str:
+    """A reading that starts a sentence, with its first letter capitalised."""
+    return text[:1].upper() + text[1:]
+
+
 def pipeline_used(runs: SweepResult | list[dict]) -> str:
     """Which tokenizer, vocabulary, padding and model the runs used, from their summaries."""
     if isinstance(runs, SweepResult):
@@ -209,8 +214,8 @@ def q42a(budget: Budget, out: Path) -> Answer:
             f"time (the handout's run time); the table adds the process's CPU time, which "
             f"other programs on the machine disturb less. "
             f"{pipeline_used(res)} {_setting(budget)}\n\n"
-            f"{padding.reading('slower', 'faster')} {why_padding}\n\n"
-            f"{batching.reading('slower', 'faster')} Mean time per epoch at batch 1 over "
+            f"{_sentence(padding.reading('slower', 'faster'))} {why_padding}\n\n"
+            f"{_sentence(batching.reading('slower', 'faster'))} Mean time per epoch at batch 1 over "
             f"batch 32: {ratio:.1f}x. {why_batching}"
         ),
         commands=res.commands,
