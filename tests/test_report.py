@@ -109,15 +109,14 @@ def test_reproduce_hw4_end_to_end_then_reuses_answers(tmp_path, monkeypatch):
     argv = ["reproduce", "hw4", "--quick", "--out", "out", "--report", "report"]
     assert main(argv) == 0
     answers = sorted((tmp_path / "out" / "quick" / "hw4").glob("*/answer.json"))
-    assert [json.loads(p.read_text())["qid"] for p in answers] == [
-        "Ex1",
-        "Ex2",
-        "Ex3",
-        "Ex4",
-        "Ex5",
-    ]
-    ex5 = json.loads((tmp_path / "out" / "quick" / "hw4" / "ex5" / "answer.json").read_text())
-    assert ex5["ok"] and ex5["metrics"]["mse"] < 0.01
+    records = [json.loads(p.read_text()) for p in answers]
+    assert [r["qid"] for r in records] == ["Ex1", "Ex2", "Ex3", "Ex4", "Ex5", "Ungraded"]
+    assert all(r["ok"] and r["verdicts"] and r["key_result"] for r in records)
+    ex5 = records[4]
+    assert (
+        ex5["metrics"]["inits"] >= 3
+        and 0 <= ex5["metrics"]["below_target"] <= ex5["metrics"]["inits"]
+    )
     # Reuse, not retraining: the second call leaves every answer and every run untouched.
     touched = {p: p.stat().st_mtime_ns for p in (tmp_path / "out").rglob("*.json")}
     assert main(argv) == 0
@@ -127,5 +126,6 @@ def test_reproduce_hw4_end_to_end_then_reuses_answers(tmp_path, monkeypatch):
     page = tmp_path / "report" / "index.html"
     if CHROMIUM is not None:
         dom = _load_in_chromium(page, tmp_path)
-        assert 'data-images-broken="0"' in dom and 'data-images-ok="1"' in dom
-        assert len(re.findall(r'class="question"', dom)) == 5
+        images = sum(len(r["images"]) for r in records)
+        assert 'data-images-broken="0"' in dom and f'data-images-ok="{images}"' in dom
+        assert len(re.findall(r'class="question"', dom)) == 6

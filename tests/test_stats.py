@@ -120,3 +120,11 @@ def test_report_summary_table_shows_each_question_and_its_computed_verdict():
     assert "**agrees**" in rows[0] and "bn is higher than plain" in rows[0]
     assert "**disagrees**" in rows[1] and "bn is lower than plain" in rows[1]
     assert "Verdicts: 1 agrees, 1 disagrees." in table
+
+
+def test_html_report_keeps_fenced_code_as_code():
+    from neurallab.report.render import markdown_to_html
+
+    page = markdown_to_html("Before **b**.\n\n```python\nx = 1 < 2\n\nprint(x)\n```\n\nAfter.")
+    assert "<pre><code>x = 1 &lt; 2\n\nprint(x)</code></pre>" in page
+    assert "<strong>b</strong>" in page and "<p>After.</p>" in page

@@ -96,6 +96,7 @@ def p1_reading(
         below=False,
         what="cross-entropy test accuracy",
         reason=f"quick budget: {epochs} of the README's 10 epochs" if quick else "",
+        source="the README's",
     )
     direction = expect_direction(
         "cross-entropy suits classification better than MSE.",
@@ -331,6 +332,7 @@ def p2_reading(ae: list[float], baselines: dict[str, float]) -> tuple[str, list[
         below=True,
         what="test reconstruction MSE per pixel",
         reason="threshold: the MSE of answering every input with the mean training image",
+        source="the mean-image baseline's",
     )
     # Not a handout expectation, so not a verdict: the same computed test, for the sentence.
     vs_pca = expect_threshold(
@@ -340,6 +342,7 @@ def p2_reading(ae: list[float], baselines: dict[str, float]) -> tuple[str, list[
         below=True,
         what="test reconstruction MSE per pixel",
         reason="threshold: 2-component PCA fitted on 5,000 training images",
+        source="the 2-component PCA's",
     )
     word = {
         AGREES: "below",

@@ -70,8 +70,12 @@ def expect_threshold(
     below: bool,
     what: str,
     reason: str = "",
+    source: str = "the handout's",
 ) -> Verdict:
     """The handout expects the quantity `what` below (or above) `threshold`.
+
+    `source` names where the threshold comes from, for the sentence ("the README's", "the
+    mean-image baseline's").
 
     With several seeds the 95% interval must lie wholly on one side; a single run is compared
     as measured, and the verdict says it is one run.
@@ -86,7 +90,7 @@ def expect_threshold(
     on_other_side = low >= threshold if below else high <= threshold
     outcome = AGREES if on_expected_side else DISAGREES if on_other_side else NOT_RESOLVED
     side = "below" if below else "above"
-    key = f"{what} {summary.text()} against the handout's {side} {fmt(threshold)}"
+    key = f"{what} {summary.text()}; {source} line: {side} {fmt(threshold)}"
     return Verdict(expectation, outcome, key, "; ".join(x for x in (note, reason) if x))
 
 

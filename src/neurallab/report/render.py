@@ -152,8 +152,20 @@ def _inline(text: str) -> str:
     return re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", r"<em>\1</em>", text)
 
 
+FENCE = re.compile(r"^```[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
+
+
 def markdown_to_html(text: str) -> str:
-    """Paragraphs, pipe tables, lists and inline marks: the subset answers use."""
+    """Fenced code, paragraphs, pipe tables, lists and inline marks: the subset answers use."""
+    parts = FENCE.split(text)  # even indices: Markdown; odd: the inside of a ``` fence
+    return "\n".join(
+        f"<pre><code>{html.escape(part.rstrip())}</code></pre>" if i % 2 else _blocks_to_html(part)
+        for i, part in enumerate(parts)
+        if part.strip()
+    )
+
+
+def _blocks_to_html(text: str) -> str:
     out = []
     for block in re.split(r"\n\s*\n", text.strip()):
         rows = block.strip().splitlines()
