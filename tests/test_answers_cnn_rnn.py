@@ -53,6 +53,10 @@ def test_q2_unresolved_early_difference_is_not_called_a_speed_up():
     text, (verdict,) = cifar.q2_reading(early, early, early, 3, 155)
     assert verdict.outcome == NOT_RESOLVED
     assert "not resolved at this budget" in text and "it shows here" not in text
+    assert "different signs" in text  # per-seed differences +0.05, -0.06, +0.01
+    same_sign = compare(cifar.BN, [0.6, 0.5, 0.55], cifar.NET, [0.55, 0.49, 0.54], "early", True)
+    text, (verdict,) = cifar.q2_reading(same_sign, early, early, 3, 155)
+    assert verdict.outcome == NOT_RESOLVED and "share a sign" in text
 
 
 # -- CIFAR Q1-Q3 end to end on made-up runs ------------------------------------------------------

@@ -138,10 +138,16 @@ def q2_reading(
             "statistics."
         )
     else:
+        diffs = [a - b for a, b in zip(early.a_values, early.b_values, strict=True)]
+        signs = (
+            "the seeds' differences have different signs"
+            if min(diffs) < 0 < max(diffs)
+            else "the seeds' differences share a sign, but too few seeds to narrow the interval"
+        )
         why = (
             f"Whether BatchNorm speeds early training (epochs 1-{k}) is not resolved at this "
             f"budget: with {n_val} validation pictures a few points of accuracy are a handful "
-            "of pictures, and the seeds disagree."
+            f"of pictures, and {signs}."
         )
     if train.direction > 0 and best.direction <= 0:
         why += (
@@ -189,8 +195,9 @@ def q1(budget: Budget, out: Path) -> Answer:
     text = (
         f"`Net` as specified: {first['parameters']:,} parameters. Trained on the 32x32 "
         f"clip-art CIFAR-3 ({sizes['train']} training, {sizes['val']} validation pictures; "
-        "colour jitter, rotation up to 30 degrees and horizontal flips while training), "
-        f"{_settings(budget)}, seeds {', '.join(map(str, res.seeds))}. {reading} Chance is "
+        "colour jitter, rotation up to 30 degrees and horizontal flips while training) with "
+        f"seeds {', '.join(map(str, res.seeds))}. Settings: {_settings(budget)}. {reading} "
+        "Chance is "
         f"0.333. The training plot is seed {res.seeds[0]}'s run alone (loss and accuracy per "
         "iteration; training values are running means over augmented batches)."
     )
