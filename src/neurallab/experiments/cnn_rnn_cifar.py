@@ -345,16 +345,18 @@ def q3(budget: Budget, out: Path) -> Answer:
     )
 
 
+# seconds_quick: quiet 2-core estimates, ~12.5 s per 10-epoch run (three runs per arm); Q2
+# reuses Q1's Net runs and Q3 reuses all six.
 QUESTIONS = [
     Question(
         "cnn-rnn",
         "Q1",
         "The CIFAR-3 CNN and its training plot",
         q1,
-        seconds_quick=40,
+        seconds_quick=38,
         seconds_full=600,
     ),
-    Question("cnn-rnn", "Q2", "BatchNorm after fc1", q2, seconds_quick=40, seconds_full=600),
+    Question("cnn-rnn", "Q2", "BatchNorm after fc1", q2, seconds_quick=38, seconds_full=600),
     Question(
         "cnn-rnn", "Q3", "Save the best weights; test.py", q3, seconds_quick=3, seconds_full=5
     ),
