@@ -89,8 +89,7 @@ def test_ordered_readings_count_steps():
     arms = [("10k", [5.0, 5.1, 5.05]), ("20k", [4.5, 4.6, 4.55]), ("50k", [4.0, 4.1, 4.05])]
     steps, sentence = ordered_readings(arms, "validation loss", paired=True)
     assert [c.direction for c in steps] == [-1, -1, -1]
-    assert "2 are resolved higher, 0 lower" not in sentence
-    assert "0 are resolved higher, 2 lower" in sentence
+    assert "Adjacent steps (2): 0 resolved higher, 2 resolved lower, 0 not resolved." in sentence
 
 
 def test_report_summary_table_shows_each_question_and_its_computed_verdict():

@@ -202,7 +202,7 @@ def ordered_readings(
     first, last = arms[0], arms[-1]
     overall = compare(last[0], last[1], first[0], first[1], metric, paired)
     sentence = (
-        f"Of {len(steps)} adjacent steps, {up} are resolved {higher}, {down} {lower}, "
+        f"Adjacent steps ({len(steps)}): {up} resolved {higher}, {down} resolved {lower}, "
         f"{len(steps) - up - down} not resolved. First to last: {overall.reading(higher, lower)}"
     )
     return [*steps, overall], sentence
