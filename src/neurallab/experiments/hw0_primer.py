@@ -322,7 +322,7 @@ def q23(budget: Budget, out: Path) -> Answer:
 
 
 QUESTIONS = [
-    Question("hw0", "Q2.1", "Autograd: how gradients are computed", q21, 2, 2),
+    Question("hw0", "Q2.1", "Autograd: how gradients are computed", q21, 1, 1),
     Question("hw0", "Q2.2", "wandb.log() vs printing", q22, 1, 1),
-    Question("hw0", "Q2.3", "MaxLen and PadSequence", q23, 2, 2),
+    Question("hw0", "Q2.3", "MaxLen and PadSequence", q23, 1, 1),
 ]
