@@ -9,7 +9,12 @@ In-memory tensors (a `TensorDataset`) are indexed a batch at a time, never colla
 example. Per-step losses stay tensors on the device; they are read in one go every
 `FLUSH_EVERY` steps and before every evaluation or checkpoint (one host sync for many steps),
 and only then logged, checked for NaN/Inf, summed into the running averages and shown on the
-progress bar. Evaluation runs in large batches (`EVAL_BATCH_SIZE` for in-memory tensors).
+progress bar. A NaN/Inf loss therefore stops training at the next read, not at its own step:
+the weights in memory have taken those few extra steps, but no checkpoint is written after
+the bad step, and the error names the step where the loss first became NaN/Inf. Evaluation runs
+in large batches (`EVAL_BATCH_SIZE` for in-memory tensors); `last.pt` is written every
+`checkpoint_every` steps, at an evaluation when the previous one is older than
+`checkpoint_seconds`, and when training ends.
 
 Resume is exact: the checkpoint stores the position inside the epoch (how many batches were
 done), the optimizer and scheduler state and every RNG state; since the batch order of an epoch
