@@ -50,6 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     mode.add_argument("--full", action="store_true", help="the handouts' own settings")
     parser.add_argument("--force", action="store_true", help="re-run finished questions")
+    parser.add_argument(
+        "--report_only",
+        action="store_true",
+        help="run nothing: write the report from the answers already finished (the others "
+        "are listed as not run yet), e.g. after an interrupted reproduce",
+    )
     parser.add_argument("--only", default=None, help="run only questions whose id matches")
     parser.add_argument(
         "--seed",
@@ -97,6 +103,34 @@ def config_key(q: Question, budget: Budget) -> str:
         "version": ANSWER_VERSION,
     }
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def cached_answer(q: Question, budget: Budget, folder: Path) -> dict:
+    """The finished answer in `folder` for this configuration, or a 'not run yet' record."""
+    cache = folder / "answer.json"
+    if cache.exists():
+        cached = json.loads(cache.read_text())
+        if cached.get("key") == config_key(q, budget) and cached.get("ok"):
+            return cached
+    return {
+        "ok": False,
+        "not_run": True,
+        "handout": q.handout,
+        "qid": q.qid,
+        "title": q.title,
+        "seeds": [],
+        "device": budget.device,
+        "seconds": 0.0,
+        "text": "**Not run yet** in this results folder: `neurallab reproduce "
+        f"{q.handout} --{'quick' if budget.quick else 'full'} --only '{q.qid}'` answers it.",
+        "commands": [],
+        "tables": [],
+        "images": [],
+        "metrics": {},
+        "verdicts": [],
+        "key_result": "",
+        "error": "not run yet",
+    }
 
 
 def answer_question(q: Question, budget: Budget, folder: Path, force: bool) -> dict:
@@ -164,21 +198,26 @@ def run(args: argparse.Namespace) -> int:
     records, started = [], time.perf_counter()
     for i, q in enumerate(todo, 1):
         folder = args.out / mode / q.handout / slug(q.qid)
-        record = answer_question(q, budget, folder, args.force)
-        status = "ok" if record["ok"] else "FAILED"
+        if args.report_only:
+            record = cached_answer(q, budget, folder)
+        else:
+            record = answer_question(q, budget, folder, args.force)
+        status = "ok" if record["ok"] else "not run yet" if record.get("not_run") else "FAILED"
         print(
             f"[{i}/{len(todo)}] {q.handout} {q.qid}: {status} ({record['seconds']:.1f} s) {q.title}",
             flush=True,
         )
-        if not record["ok"]:
+        if not record["ok"] and not record.get("not_run"):
             print(record["error"].strip().splitlines()[-1], flush=True)
         records.append(record)
-    wall = time.perf_counter() - started
+    wall = None if args.report_only else time.perf_counter() - started
     html = write_html(records, args.report, mode, wall)
     write_markdown(records, args.report / "report.md", args.report / "img", mode, wall)
     if args.docs:
         write_markdown(records, args.docs, args.docs.parent / "results", mode, wall)
-    failed = [r for r in records if not r["ok"]]
-    print(f"{len(records) - len(failed)}/{len(records)} questions answered in {wall / 60:.1f} min")
+    failed = [r for r in records if not r["ok"] and not r.get("not_run")]
+    took = "" if wall is None else f" in {wall / 60:.1f} min"
+    answered = sum(bool(r["ok"]) for r in records)
+    print(f"{answered}/{len(records)} questions answered{took}")
     print(f"report: {html.resolve()}")
     return 1 if failed else 0
