@@ -165,12 +165,13 @@ def batch_iterator(
 ) -> Iterable:
     """Batches of `data` in the given index order.
 
-    Tensors already in memory (a TensorDataset) are indexed a whole batch at once: a
+    Tensors already in memory (a TensorDataset) are gathered a whole batch at once: a
     DataLoader would fetch them one example at a time and stack the results again.
+    (`index_select` does what `t[indices]` does, several times faster for image rows.)
     """
     if _in_memory(data, collate_fn, cfg):
         tensors = data.tensors
-        return (tuple([t[_index(b)] for t in tensors]) for b in batches)
+        return (tuple([torch.index_select(t, 0, _index(b)) for t in tensors]) for b in batches)
     batches = [b.tolist() if isinstance(b, torch.Tensor) else b for b in batches]
     return DataLoader(
         data, batch_sampler=batches, collate_fn=collate_fn, num_workers=cfg.num_workers
