@@ -223,3 +223,21 @@ def test_cosine_schedule_warms_up_to_the_peak_and_decays_to_zero():
     assert all(a >= b for a, b in zip(lrs[1:], lrs[2:], strict=False))  # then only down
     assert lrs[-1] < 3e-5
     assert lr_schedule(argparse.Namespace(lr_schedule="constant"), optimizer) is None
+
+
+def test_q3_check_against_separate_runs_reports_the_gap_and_skips_other_settings(tmp_path):
+    from neurallab.experiments.base import Budget
+
+    argv = hw7._argv(Budget(quick=True), 3840)
+    command = "neurallab " + " ".join(["rnn-lm", "--num_sequences", "768", *argv[3:]])
+    per_budget = {768: [(6.7, 6.56), (6.7, 6.64)], 3840: [(5.9, 5.92), (5.9, 5.92)]}
+    for seed, loss in ((1, 6.56), (2, 6.61)):
+        run = tmp_path / f"size-128-batch-128-s{seed}"
+        run.mkdir()
+        summary = {"command": command, "samples": 768, "final_val_loss": loss}
+        (run / "summary.json").write_text(json.dumps(summary))
+    text = hw7.separate_run_check(tmp_path, argv, [1, 2], per_budget)
+    assert "6.56, 6.61" in text and "largest difference 3.0e-02" in text
+    other = json.dumps({"command": command.replace("--lr 0.001", "--lr 0.003"), "samples": 768})
+    (tmp_path / "size-128-batch-128-s2" / "summary.json").write_text(other)
+    assert hw7.separate_run_check(tmp_path, argv, [1, 2], per_budget) == ""
