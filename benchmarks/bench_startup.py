@@ -3,7 +3,10 @@
 Whole processes, started alternately (import torch, neurallab, import torch, ...) so that
 machine noise hits both alike; medians of the repeats. The goal is that asking for help costs
 at most 1.2x what importing torch costs, i.e. a ratio (import seconds / help seconds) of at
-least 1 / 1.2 = 0.83.
+least 1 / 1.2 = 0.83. Python's bytecode caches are on, as in a normal installation (torch's
+are written when it is installed; the warm-up run writes neurallab's): this sandbox sets
+PYTHONDONTWRITEBYTECODE=1, which would have neurallab compile its sources on every start
+while torch does not.
 
     python benchmarks/run.py startup
 """
@@ -24,14 +27,12 @@ NEURALLAB = [str(SCRIPT)] if SCRIPT.exists() else [PYTHON, "-m", "neurallab.cli"
 GOAL = 1 / 1.2
 
 
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def _process(argv: list[str]):
     def start() -> None:
-        subprocess.run(
-            argv,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-        )
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=ENV)
 
     return start
 

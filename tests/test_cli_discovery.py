@@ -95,3 +95,11 @@ def test_no_command_help_shows_none_defaults_or_doubled_percent():
     for name in cli.command_table():
         text = " ".join(cli.command_parser(name).format_help().split())
         assert "(default: None)" not in text and "%%" not in text, name
+
+
+def test_a_command_is_found_by_its_own_module_only(capsys):
+    assert cli.find_command("rnn-lm") == cli.command_table()["rnn-lm"]
+    assert cli.find_command("no-such-command") is None
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["no-such-command"])
+    assert exc.value.code == 2 and "invalid choice" in capsys.readouterr().err

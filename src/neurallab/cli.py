@@ -6,8 +6,9 @@ the few tool modules named in `TOOL_MODULES`. Adding a task therefore touches on
 
 Start-up is kept to the cost of importing torch: `COMMAND` and `HELP` are read from each
 module's source without importing it, and only the module of the command being run is
-imported. A command module that is missing, does not parse, or lacks one of the four names
-is an error, never silently skipped.
+imported (`neurallab <command>` finds that module by its `COMMAND = "..."` line and checks
+only it; `neurallab --help` checks them all). A command module that is missing, does not
+parse, or lacks one of the four names is an error, never silently skipped.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import ast
 import contextlib
 import importlib
 import os
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -89,17 +91,32 @@ def _read_command(module: str, path: Path) -> CommandInfo | None:
     return CommandInfo(str(constants["COMMAND"]), str(constants["HELP"]), module)
 
 
-def command_table() -> dict[str, CommandInfo]:
-    """Every sub-command by name, without importing any command module."""
+def _command_files() -> list[tuple[str, Path]]:
     package_dir = _module_file(COMMAND_PACKAGE).parent
     modules = [
         (f"{COMMAND_PACKAGE}.{path.stem}", path)
         for path in sorted(package_dir.glob("*.py"))
         if path.stem != "__init__"
     ]
-    modules += [(name, _module_file(name)) for name in TOOL_MODULES]
+    return modules + [(name, _module_file(name)) for name in TOOL_MODULES]
+
+
+_COMMAND_LINE = re.compile(r"""^COMMAND\s*=\s*(['"])([^'"]+)\1\s*$""", re.MULTILINE)
+
+
+def find_command(name: str) -> CommandInfo | None:
+    """The command `name`, checking only its own module in full; None if no line names it."""
+    for module, path in _command_files():
+        found = _COMMAND_LINE.search(path.read_text(encoding="utf-8"))
+        if found and found.group(2) == name:
+            return _read_command(module, path)
+    return None
+
+
+def command_table() -> dict[str, CommandInfo]:
+    """Every sub-command by name, without importing any command module."""
     table: dict[str, CommandInfo] = {}
-    for module, path in modules:
+    for module, path in _command_files():
         info = _read_command(module, path)
         if info is None:
             continue  # a helper module of the package, such as tasks/common.py
@@ -120,12 +137,15 @@ def load_command(info: CommandInfo) -> ModuleType:
     return module
 
 
-def build_parser(load: set[str] | None = None) -> Parser:
+def build_parser(
+    load: set[str] | None = None, table: dict[str, CommandInfo] | None = None
+) -> Parser:
     """The `neurallab` parser; the commands in `load` (default: all) get their full flags.
 
-    A command not loaded still appears, with its help, in `neurallab --help`.
+    A command not loaded still appears, with its help, in `neurallab --help`. `table`
+    (default: every command) chooses which commands the parser knows.
     """
-    table = command_table()
+    table = command_table() if table is None else table
     parser = Parser(prog="neurallab", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(
         dest="command", metavar="<command>", required=True, parser_class=Parser
@@ -171,7 +191,12 @@ def _quiet_unless_rank_zero() -> Iterator[None]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     name = _command_in(argv)
-    args = build_parser(load={name} if name else set()).parse_args(argv)
+    info = find_command(name) if name else None
+    if info is not None:  # only this command's module is read, checked and imported
+        parser = build_parser(load={name}, table={name: info})
+    else:  # help, or an unknown command: every command is listed
+        parser = build_parser(load=set())
+    args = parser.parse_args(argv)
     args._argv = argv  # for summary.json: the exact command that made the run
     try:
         with _quiet_unless_rank_zero():
