@@ -22,13 +22,12 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scipy import stats as _scipy_stats
-
 CONFIDENCE = 0.95
 
 
 def t_quantile(df: float) -> float:
     """The two-sided 95% Student t critical value for `df` degrees of freedom."""
+    from scipy import stats as _scipy_stats  # imported here: keeps `neurallab --help` fast
     return float(_scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, df))
 
 

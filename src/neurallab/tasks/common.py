@@ -143,9 +143,12 @@ def open_run(task: str, args: argparse.Namespace, model: nn.Module | None = None
     if not re.fullmatch(r"[\w.\-]+", run_name):
         raise UserError(f"--run_name: {run_name!r} may only hold letters, digits, '.', '-', '_'")
     folder = args.run_dir or Path("runs") / task / run_name
-    prepare_run_folder(
-        folder, resume=getattr(args, "resume", False), overwrite=getattr(args, "overwrite", False)
-    )
+    if is_main_process():  # under torchrun only rank 0 owns (and checks) the run folder
+        prepare_run_folder(
+            folder,
+            resume=getattr(args, "resume", False),
+            overwrite=getattr(args, "overwrite", False),
+        )
     config = {
         k: (str(v) if isinstance(v, Path) else v)
         for k, v in vars(args).items()
