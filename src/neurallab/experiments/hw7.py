@@ -291,7 +291,9 @@ def q1(budget: Budget, out: Path) -> Answer:
             for size, n in zip(SIZES, names, strict=True)
         },
         verdicts=[verdict],
-        key_result=f"size 512 vs 64: {overall.reading()}",
+        key_result=(
+            f"validation loss, size 512 minus 64: {fmt(overall.diff)} ({overall.interval_text()})"
+        ),
     )
 
 
@@ -551,7 +553,10 @@ def q3(budget: Budget, out: Path) -> Answer:
         images=_loss_plots(out, "§5 Q3", train_plot, val_plot, "num_sequences"),
         metrics={f"val_loss_n{n}": summarize([v for _, v in per_budget[n]]).mean for n in budgets},
         verdicts=[verdict],
-        key_result=f"{budgets[-1]:,} vs {budgets[0]:,} sequences: {val_steps[-1].reading()}",
+        key_result=(
+            f"validation loss, {budgets[-1]:,} minus {budgets[0]:,} sequences: "
+            f"{fmt(val_steps[-1].diff)} ({val_steps[-1].interval_text()})"
+        ),
     )
 
 
@@ -593,6 +598,13 @@ def continuation_loss(model, prompt: torch.Tensor, continuation: torch.Tensor) -
     )
 
 
+MEASURES = {
+    "distinct": "distinct-token fraction",
+    "repeated 4-grams": "repeated 4-gram fraction",
+    "loss": "per-token loss under the model",
+}
+
+
 def sample_statistics(
     model, valid: torch.Tensor, prompts: int, prompt_len: int, length: int, seed: int
 ) -> dict[str, dict[str, list[float]]]:
@@ -628,7 +640,7 @@ def best_temperature(stats: dict[str, dict[str, list[float]]], measure: str):
     }
     ranked = sorted(gaps, key=lambda label: statistics.fmean(gaps[label]))
     best, runner_up = ranked[0], ranked[1]
-    gap_name = f"gap to the validation text in {measure}"
+    gap_name = f"gap to real text in {MEASURES[measure]}"
     return best, compare(best, gaps[best], runner_up, gaps[runner_up], gap_name, paired=True)
 
 
@@ -694,11 +706,7 @@ def q4(budget: Budget, out: Path) -> Answer:
     labels = [f"T = {t:g}" for t in TEMPERATURES]
     trend = {
         measure: ordered_readings([(lbl, stats[lbl][measure]) for lbl in labels], what, paired=True)
-        for measure, what in (
-            ("distinct", "distinct-token fraction"),
-            ("repeated 4-grams", "repeated 4-gram fraction"),
-            ("loss", "per-token loss under the model"),
-        )
+        for measure, what in MEASURES.items()
     }
     best = {m: best_temperature(stats, m) for m in ("loss", "distinct")}
     if best["loss"][0] == best["distinct"][0]:
@@ -773,8 +781,9 @@ def q4(budget: Budget, out: Path) -> Answer:
             f"{n_prompts} validation sequences (one continuation per prompt and temperature, "
             "the same prompts for each; the real continuations as reference), second table; in "
             "these comparisons the pairs are the prompts, not seeds. "
-            f"As the temperature rises: {trend['distinct'][1]} {trend['repeated 4-grams'][1]} "
-            f"{trend['loss'][1]}\n\nWhich is best: a good sample reads like real text, so the "
+            "As the temperature rises:\n\n"
+            + "".join(f"- {MEASURES[m]}: {trend[m][1]}\n" for m in MEASURES)
+            + "\nWhich is best: a good sample reads like real text, so the "
             "best temperature is the one whose samples are closest to the real continuations, "
             "on how surprising they are to the model (per-token loss: a loop is far too "
             "predictable, noise far too surprising) and on how varied they are. "
@@ -795,8 +804,8 @@ def q4(budget: Budget, out: Path) -> Answer:
                     "validation loss (whole split)",
                     "unigram entropy",
                     "below it",
-                    "wall time (s)",
-                    "training steps (s)",
+                    "training incl. validation (s)",
+                    "training steps alone (s)",
                 ],
                 [
                     [
