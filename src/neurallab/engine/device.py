@@ -61,3 +61,18 @@ def move_to(batch, device: torch.device):
     if isinstance(batch, dict):
         return {k: move_to(v, device) for k, v in batch.items()}
     return batch
+
+
+@contextlib.contextmanager
+def single_thread():
+    """Run a tiny model on one intra-op thread, then restore the previous setting.
+
+    For matrices of a few dozen rows the hand-off between threads costs more than the
+    arithmetic; the setting is restored because reproduce runs tasks in one process.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

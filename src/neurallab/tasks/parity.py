@@ -14,6 +14,7 @@ from torch.utils.data import TensorDataset
 
 from neurallab.data.parity import Parity, all_strings, pad_collate
 from neurallab.engine import StepOutput, fit
+from neurallab.engine.device import single_thread
 from neurallab.flags import positive_int
 from neurallab.models.parity import ParityLSTM
 from neurallab.report.plots import line_plot
@@ -73,14 +74,9 @@ def accuracy_by_length(
 def run(args: argparse.Namespace) -> int:
     # One LSTM step over at most 100 strings is far too small to split across threads: the
     # hand-offs cost more than the arithmetic (on a busy 2-core machine 100 epochs of the
-    # hidden-64 model took 6.4 s of CPU on 1 thread and 23.5 s on 2). The previous setting is
-    # restored: reproduce runs tasks in-process.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    # hidden-64 model took 6.4 s of CPU on 1 thread and 23.5 s on 2).
+    with single_thread():
         return _run(args)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -30,7 +30,7 @@ from torch.utils.data import TensorDataset
 
 from neurallab.data.toy import generate_data
 from neurallab.engine import FitConfig, StepOutput, fit, resolve_device
-from neurallab.engine.device import DEVICES
+from neurallab.engine.device import DEVICES, single_thread
 from neurallab.flags import non_negative_float, non_negative_int, positive_float, positive_int
 from neurallab.internals import backprop as hand
 from neurallab.models.toy import ToyEnsemble, ToyModel, member_mse
@@ -292,13 +292,9 @@ def train_members(
 def run(args: argparse.Namespace) -> int:
     # Matrices of 20 x 4 are far too small to split across threads: the hand-offs cost more
     # than the arithmetic (on a busy 2-core machine a Linear forward+backward took 30 ms on 2
-    # threads and 0.5 ms on 1). The previous setting is restored: reproduce runs in-process.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    # threads and 0.5 ms on 1).
+    with single_thread():
         return _run(args)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _run(args: argparse.Namespace) -> int:
