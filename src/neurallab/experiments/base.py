@@ -161,10 +161,9 @@ def _engine_flags(command: str, device: str | None, project: str) -> list[str]:
 
 def _command_options(command: str) -> set[str]:
     """The option strings a neurallab sub-command accepts."""
-    from neurallab.cli import build_parser
+    from neurallab.cli import command_parser
 
-    sub = build_parser()._subparsers._group_actions[0].choices[command]
-    return set(sub._option_string_actions)
+    return set(command_parser(command)._option_string_actions)
 
 
 def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:
