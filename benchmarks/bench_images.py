@@ -14,8 +14,8 @@ from neurallab.compat.img_classifier import CsvImageDataset, course_transform
 from neurallab.data import images as data
 from neurallab.data import transforms as T
 from neurallab.engine.device import autocast
-from neurallab.models.image import CNN, NeuralNetwork
-from neurallab.tasks.img import prepare_batch
+from neurallab.models.images import CNN, NeuralNetwork
+from neurallab.tasks.images import prepare_batch
 
 
 def _input_epochs():

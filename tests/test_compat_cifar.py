@@ -1,4 +1,4 @@
-"""`neurallab.compat.cifar_pytorch` and `compat.cifar_test` used the way the course's CIFAR-3
+"""`neurallab.compat.cifar_pytorch` and `compat.cifar_evaluate` used the way the course's CIFAR-3
 files are used: the course's pickles `cifar10_hst_{train,val,test}` in the working directory,
 the starter's no-argument ColorJitter (a no-op), Q3's best weights saved as a plain state_dict
 that a `Net` written here from the handout loads with `torch.load` + `load_state_dict`, and
@@ -21,7 +21,7 @@ from torch import nn
 
 import neurallab.compat.cifar_pytorch as course
 from neurallab.cli import main as neurallab_main
-from neurallab.compat import cifar_test
+from neurallab.compat import cifar_evaluate
 from neurallab.compat.cifar_pytorch import CIFAR3, Net, main
 from neurallab.data import images as data
 
@@ -155,7 +155,7 @@ def test_batchnorm_weights_load_into_the_batchnorm_net(course_dir):
 
 def test_student_test_py_evaluates_best_pt_on_the_course_test_pickle(trained, monkeypatch, capsys):
     monkeypatch.chdir(trained[0])
-    assert cifar_test.main([]) == 0  # no flags: ./best.pt on ./cifar10_hst_test
+    assert cifar_evaluate.main([]) == 0  # no flags: ./best.pt on ./cifar10_hst_test
     out = capsys.readouterr().out
     assert "cifar-test: test data cifar10_hst_test (the course's pickle), 21 images" in out
     reported = float(re.search(r"test accuracy (\d\.\d+) on 21 images", out).group(1))
@@ -171,7 +171,7 @@ def test_student_test_py_evaluates_best_pt_on_the_course_test_pickle(trained, mo
     assert reported == pytest.approx(acc, abs=5e-5)
 
 
-def test_cifar_test_uses_a_folder_of_course_pickles_and_says_which_data(
+def test_cifar_evaluate_uses_a_folder_of_course_pickles_and_says_which_data(
     course_dir, tmp_path_factory, capsys, monkeypatch
 ):
     torch.save(Net().state_dict(), course_dir / "weights.pt")

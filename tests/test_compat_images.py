@@ -31,7 +31,7 @@ from neurallab.compat.img_classifier import (
     train_one_epoch,
 )
 from neurallab.errors import DataError
-from neurallab.models.image import CNN
+from neurallab.models.images import CNN
 
 LABELS = ("parrot", "narwhal", "axolotl")
 # (width, height) of the pictures: landscape and portrait 451x300 (the spec's truncation

@@ -17,7 +17,7 @@ from neurallab.compat import img_classifier as compat
 from neurallab.data import images as data
 from neurallab.data import transforms as T
 from neurallab.errors import DataError
-from neurallab.models.image import CNN, NeuralNetwork
+from neurallab.models.images import CNN, NeuralNetwork
 
 
 def _count(model: torch.nn.Module) -> int:

@@ -33,7 +33,7 @@ from neurallab.data import images as data
 from neurallab.data import transforms as T
 from neurallab.errors import UserError
 from neurallab.flags import Parser, positive_float, positive_int
-from neurallab.models.image import CNN, NeuralNetwork
+from neurallab.models.images import CNN, NeuralNetwork
 
 __all__ = [
     "CNN",

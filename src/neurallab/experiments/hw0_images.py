@@ -110,7 +110,7 @@ def verdict_reason(budget: Budget) -> str:
 
 def count_parameters(model: str, channels: int, size: int) -> int:
     """Parameters of the HW0 model at a given input, counted without allocating the weights."""
-    from neurallab.models.image import CNN, NeuralNetwork
+    from neurallab.models.images import CNN, NeuralNetwork
 
     with torch.device("meta"):
         net = (NeuralNetwork if model == "simple" else CNN)(channels, size, 3)
@@ -407,7 +407,7 @@ def nearest_mean_rule(
 def final_predictions(run_dir: Path, size: int, images: torch.Tensor, classes: int) -> torch.Tensor:
     """The final MLP of one run (its `model.pth`) on the test images, preprocessed as in training."""
     from neurallab.data import transforms as T
-    from neurallab.models.image import NeuralNetwork
+    from neurallab.models.images import NeuralNetwork
 
     model = NeuralNetwork(3, size, classes)
     model.load_state_dict(torch.load(Path(run_dir) / "model.pth", weights_only=True))

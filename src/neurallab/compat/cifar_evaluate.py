@@ -1,7 +1,7 @@
 """Drop-in for the student's `test.py` (CNN/RNN handout Q3): test accuracy of the best weights.
 
-    python -m neurallab.compat.cifar_test                  # ./best.pt on ./cifar10_hst_test
-    python -m neurallab.compat.cifar_test --weights runs/cifar/<run>/best.pt
+    python -m neurallab.compat.cifar_evaluate                  # ./best.pt on ./cifar10_hst_test
+    python -m neurallab.compat.cifar_evaluate --weights runs/cifar/<run>/best.pt
 
 Defaults to `best.pt` in the working directory (what `neurallab.compat.cifar_pytorch` saves: a
 plain state_dict); a `neurallab cifar` run's richer `best.pt` works too. The test split is the

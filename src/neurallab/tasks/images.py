@@ -18,7 +18,7 @@ from neurallab.data import transforms as T
 from neurallab.engine import StepOutput, fit
 from neurallab.engine.checkpoint import save_atomic
 from neurallab.flags import positive_int
-from neurallab.models.image import CNN, NeuralNetwork
+from neurallab.models.images import CNN, NeuralNetwork
 from neurallab.report.plots import image_grid, learning_curves
 from neurallab.tasks.common import add_engine_args, finish, fit_config, make_optimizer, open_run
 
