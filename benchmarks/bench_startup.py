@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from harness import Benchmark
-from neurallab.cli import command_table
+from neurallab import commands
 
 PYTHON = sys.executable
 SCRIPT = Path(PYTHON).with_name("neurallab")
@@ -62,7 +62,7 @@ BENCHMARKS = [
             goal=GOAL,
             repeats=5,
         )
-        for name in command_table()
+        for name in commands.table()
     ),
 ]
 

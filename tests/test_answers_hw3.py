@@ -214,7 +214,7 @@ def test_mnist_mse_step_is_mse_between_softmax_and_one_hot():
 
 
 def test_mnist_loss_flag_reaches_the_step(monkeypatch):
-    from neurallab.cli import build_parser
+    from neurallab.commands import build_parser
     from neurallab.tasks import mnist
 
     seen = []
@@ -234,7 +234,7 @@ def test_mnist_loss_flag_reaches_the_step(monkeypatch):
 
 
 def test_timeseries_seed_reaches_the_validation_split(monkeypatch):
-    from neurallab.cli import build_parser
+    from neurallab.commands import build_parser
     from neurallab.data.timeseries import load_splits
     from neurallab.tasks import timeseries
 

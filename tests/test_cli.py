@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from neurallab.cli import build_parser, main
+from neurallab.cli import main
+from neurallab.commands import build_parser
 
 
 def _run(*argv: str) -> subprocess.CompletedProcess:

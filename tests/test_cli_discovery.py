@@ -1,13 +1,17 @@
-"""Command discovery: read without importing, loud when a command module is broken; help text."""
+"""Command discovery (neurallab.commands): one package, read without importing, loud when a
+command module is missing or broken; help text."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from neurallab import cli
+import neurallab
+from neurallab import cli, commands
+from neurallab.errors import UserError
 from neurallab.flags import Parser
 
 
@@ -42,7 +46,7 @@ def test_command_help_imports_only_that_command():
 
 
 def test_every_command_is_found_with_its_help():
-    table = cli.command_table()
+    table = commands.table()
     assert {"toy", "mnist", "rnn-lm", "data", "dashboard", "reproduce", "internals"} <= set(table)
     for name, info in table.items():
         assert info.help and name == info.name
@@ -61,23 +65,75 @@ def test_a_malformed_command_module_is_an_error(tmp_path, source, problem):
     path = tmp_path / "broken.py"
     path.write_text(source)
     with pytest.raises(
-        cli.CommandModuleError, match=problem.replace("(", r"\(").replace(")", r"\)")
+        commands.CommandModuleError, match=problem.replace("(", r"\(").replace(")", r"\)")
     ):
-        cli._read_command("neurallab.tasks.broken", path)
+        commands._read_command("neurallab.tasks.broken", path)
 
 
 def test_a_module_without_command_is_a_helper(tmp_path):
     path = tmp_path / "helpers.py"
     path.write_text("def add_engine_args(parser):\n    pass\n")
-    assert cli._read_command("neurallab.tasks.helpers", path) is None
+    assert commands._read_command("neurallab.tasks.helpers", path) is None
 
 
-def test_a_missing_command_module_is_an_error(monkeypatch):
-    monkeypatch.setattr(cli, "TOOL_MODULES", [*cli.TOOL_MODULES, "neurallab.data.no_such_cli"])
-    with pytest.raises(cli.CommandModuleError, match="no_such_cli"):
-        cli.command_table()
-    with pytest.raises(cli.CommandModuleError):
-        cli.main(["--help"])
+def _fake_package(monkeypatch, tmp_path, files: dict[str, str]) -> None:
+    """Make `neurallab.tasks` look like a folder holding `files` (the modules are not importable)."""
+    package = tmp_path / "tasks"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for name, source in files.items():
+        (package / name).write_text(source)
+    monkeypatch.setattr(commands, "package_dir", lambda: package)
+
+
+GHOST = "COMMAND = 'ghost'\nHELP = 'h'\ndef add_arguments(p):\n    pass\ndef run(a):\n    pass\n"
+
+
+def test_a_command_whose_module_is_missing_is_an_error(monkeypatch, tmp_path):
+    _fake_package(monkeypatch, tmp_path, {"ghost.py": GHOST})
+    assert set(commands.table()) == {"ghost"}  # listed from its source ...
+    with pytest.raises(commands.CommandModuleError, match="neurallab.tasks.ghost not found"):
+        commands.run(["ghost"])  # ... but there is no such module to run
+    with pytest.raises(commands.CommandModuleError, match="ghost"):
+        commands.options("ghost")
+
+
+def test_a_broken_module_fails_help_too(monkeypatch, tmp_path):
+    _fake_package(monkeypatch, tmp_path, {"ghost.py": GHOST, "broken.py": "COMMAND = 'b'\n"})
+    with pytest.raises(commands.CommandModuleError, match="broken"):
+        commands.run(["--help"])
+
+
+def test_two_modules_with_one_command_name_is_an_error(monkeypatch, tmp_path):
+    _fake_package(monkeypatch, tmp_path, {"a.py": GHOST, "b.py": GHOST})
+    with pytest.raises(commands.CommandModuleError, match="both"):
+        commands.table()
+
+
+def test_a_missing_command_package_is_an_error(monkeypatch):
+    monkeypatch.setattr(commands, "COMMAND_PACKAGE", "neurallab.no_such_package")
+    with pytest.raises(commands.CommandModuleError, match="no_such_package"):
+        commands.table()
+
+
+def test_every_command_module_lives_in_the_commands_package():
+    """No module outside neurallab/tasks declares a sub-command (no second home)."""
+    root = Path(neurallab.__file__).parent
+    outside = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if path.parent.name != "tasks" and commands._COMMAND_LINE.search(path.read_text())
+    ]
+    assert outside == []
+
+
+def test_options_are_the_flags_a_command_accepts():
+    offered = commands.options("toy")
+    assert {"--seed", "--run_dir", "-h", "--help"} <= offered
+    assert "--resume" not in commands.options("parity-manual")
+    assert {"--quick", "--only", "--device"} <= commands.options("reproduce")  # groups too
+    with pytest.raises(UserError, match="no-such-command"):
+        commands.options("no-such-command")
 
 
 def test_help_states_each_default_once_and_prints_percent_signs():
@@ -92,14 +148,14 @@ def test_help_states_each_default_once_and_prints_percent_signs():
 
 
 def test_no_command_help_shows_none_defaults_or_doubled_percent():
-    for name in cli.command_table():
-        text = " ".join(cli.command_parser(name).format_help().split())
+    for name in commands.table():
+        text = " ".join(commands.parser(name).format_help().split())
         assert "(default: None)" not in text and "%%" not in text, name
 
 
 def test_a_command_is_found_by_its_own_module_only(capsys):
-    assert cli.find_command("rnn-lm") == cli.command_table()["rnn-lm"]
-    assert cli.find_command("no-such-command") is None
+    assert commands.find("rnn-lm") == commands.table()["rnn-lm"]
+    assert commands.find("no-such-command") is None
     with pytest.raises(SystemExit) as exc:
         cli.main(["no-such-command"])
     assert exc.value.code == 2 and "invalid choice" in capsys.readouterr().err

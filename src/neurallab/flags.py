@@ -36,6 +36,11 @@ class Parser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
 
+    @property
+    def option_strings(self) -> set[str]:
+        """Every option string this parser accepts, its groups' included: {"--lr", "-h", ...}."""
+        return set(self._option_string_actions)  # argparse's own table, shared with the groups
+
     def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
         # Accept `--batch-size` for `--batch_size`: rewrite dashed spellings of known
         # underscore flags before argparse sees them (this covers argument groups too).
@@ -48,7 +53,7 @@ class Parser(argparse.ArgumentParser):
             return arg
         name, eq, value = arg.partition("=")
         candidate = "--" + name[2:].replace("-", "_")
-        known = self._option_string_actions
+        known = self.option_strings
         return candidate + eq + value if candidate in known and name not in known else arg
 
     def error(self, message: str) -> NoReturn:

@@ -23,12 +23,12 @@ def to_neurallab_argv(argv: Sequence[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from neurallab.cli import main as neurallab_main
+    from neurallab.commands import run
 
     argv = sys.argv[1:] if argv is None else list(argv)
     if "-h" in argv or "--help" in argv:
         print(__doc__)  # this program's defaults, then the flags of neurallab cifar-test
-    return neurallab_main(to_neurallab_argv(argv))
+    return run(to_neurallab_argv(argv))
 
 
 if __name__ == "__main__":

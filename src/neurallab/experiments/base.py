@@ -2,8 +2,9 @@
 
 Each handout has one module here (`hw0.py`, `hw3.py`, `hw4.py`, `hw7.py`, `cnn_rnn.py`) with a
 list `QUESTIONS`. `neurallab reproduce` runs them in order and renders every `Answer` into the
-report. Questions call the real programs through `run_command`, so the command printed in the
-report is exactly the one that produced the numbers.
+report. Questions call the real programs through `run_command` (which runs them with
+`neurallab.commands.run`), so the command printed in the report is exactly the one that produced
+the numbers.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from neurallab import commands
 from neurallab.experiments.verdict import Verdict
 from neurallab.tracking.run import write_json_atomic
 
@@ -101,8 +103,6 @@ def run_command(
     `--resume`; anything else in the folder is replaced (`--overwrite`), so runs never mix.
     The command's own output (progress, tracker chatter) goes to `run_dir/output.log`.
     """
-    from neurallab.cli import main
-
     full = [*argv, *_engine_flags(argv[0], device, project), "--run_dir", str(run_dir)]
     command = "neurallab " + shlex.join(full)
     summary_path = run_dir / "summary.json"
@@ -114,7 +114,7 @@ def run_command(
     if same_command and "wall_seconds" in previous and not force:
         return _with_seed({**previous, "seconds": previous["wall_seconds"]}, run_dir)
     extra = []
-    resumable = (run_dir / "last.pt").exists() and "--resume" in _command_options(argv[0])
+    resumable = (run_dir / "last.pt").exists() and "--resume" in commands.options(argv[0])
     if same_command and resumable and not force:
         extra = ["--resume"]
     elif run_dir.exists():
@@ -127,7 +127,7 @@ def run_command(
         contextlib.redirect_stdout(log),
         contextlib.redirect_stderr(log),
     ):
-        code = main([*full, *extra])
+        code = commands.run([*full, *extra])
     if code:
         tail = log_path.read_text().strip().splitlines()[-1:] or [""]
         raise RuntimeError(f"`{command}` exited with {code}: {tail[0]} (log: {log_path})")
@@ -148,7 +148,7 @@ def _with_seed(summary: dict[str, Any], run_dir: Path) -> dict[str, Any]:
 
 def _engine_flags(command: str, device: str | None, project: str) -> list[str]:
     """Flags every run made by reproduce gets, where the command offers them."""
-    offered = _command_options(command)
+    offered = commands.options(command)
     flags = []
     if "--tracker" in offered:
         flags += ["--project", project]
@@ -157,13 +157,6 @@ def _engine_flags(command: str, device: str | None, project: str) -> list[str]:
     if device is not None and "--device" in offered:
         flags += ["--device", device]
     return flags
-
-
-def _command_options(command: str) -> set[str]:
-    """The option strings a neurallab sub-command accepts."""
-    from neurallab.cli import command_parser
-
-    return set(command_parser(command)._option_string_actions)
 
 
 def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:

@@ -273,7 +273,7 @@ def q2(budget: Budget, out: Path) -> Answer:
 
 def _test_weights(run_dir: Path, batchnorm: bool) -> tuple[dict, str]:
     """`neurallab cifar-test` on a run's best.pt; its output goes to the run's cifar-test.log."""
-    from neurallab.cli import main
+    from neurallab.commands import run as main
 
     argv = ["cifar-test", "--weights", str(run_dir / "best.pt")]
     argv += ["--batchnorm"] if batchnorm else []

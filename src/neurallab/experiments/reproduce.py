@@ -1,14 +1,13 @@
-"""`neurallab reproduce <handout|all> [--quick|--full]`: every handout question, then one report.
+"""Every handout question, then one report: what `neurallab reproduce` runs.
 
-Each question's answer is cached in `runs/reproduce/<mode>/<handout>/<question>/answer.json`,
-keyed by its full configuration: re-running reuses finished answers unless `--force`, so an
-interrupted reproduce resumes where it stopped. The report goes to `runs/report/`
-(`index.html` and `report.md`); `--docs` also rewrites `docs/results.md`.
+Each question's answer is cached in `<out>/<mode>/<handout>/<question>/answer.json`, keyed by
+its full configuration: re-running reuses finished answers unless forced, so an interrupted
+reproduce resumes where it stopped. The report goes to `<report>/` (`index.html` and
+`report.md`), and also to `docs` as Markdown when given.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import importlib
@@ -18,11 +17,7 @@ import time
 import traceback
 from pathlib import Path
 
-from neurallab.engine.device import DEVICES
 from neurallab.experiments.base import Answer, Budget, Question
-
-COMMAND = "reproduce"
-HELP = "run every programming and empirical question of the handouts and write the report"
 
 # Bump when what an answer records changes, so cached answers of the old shape are re-run.
 ANSWER_VERSION = 3
@@ -40,43 +35,6 @@ MODULES = [
     "cnn_rnn_cifar",
     "cnn_rnn_parity",
 ]
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", choices=[*HANDOUTS, "all"], help="handout to reproduce")
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--quick", action="store_true", help="CPU budgets, minutes (what runs without --full)"
-    )
-    mode.add_argument("--full", action="store_true", help="the handouts' own settings")
-    parser.add_argument("--force", action="store_true", help="re-run finished questions")
-    parser.add_argument(
-        "--report_only",
-        action="store_true",
-        help="run nothing: write the report from the answers already finished (the others "
-        "are listed as not run yet), e.g. after an interrupted reproduce",
-    )
-    parser.add_argument("--only", default=None, help="run only questions whose id matches")
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=None,
-        help="first seed of every question's runs (default: each handout's own seed)",
-    )
-    parser.add_argument(
-        "--device",
-        choices=DEVICES,
-        default="cpu",
-        help="device of every training run (cpu keeps the published numbers comparable)",
-    )
-    parser.add_argument("--out", type=Path, default=Path("runs/reproduce"))
-    parser.add_argument("--report", type=Path, default=Path("runs/report"))
-    parser.add_argument(
-        "--docs",
-        type=Path,
-        default=None,
-        help="also write the report as Markdown here (e.g. docs/results.md)",
-    )
 
 
 def questions(target: str) -> list[Question]:
@@ -179,29 +137,38 @@ def _image_path(path: Path | str, folder: Path) -> Path:
     return (path if path.exists() else folder / path).resolve()
 
 
-def run(args: argparse.Namespace) -> int:
+def reproduce(
+    target: str,
+    budget: Budget,
+    *,
+    out: Path,
+    report: Path,
+    only: str | None = None,
+    docs: Path | None = None,
+    report_only: bool = False,
+    force: bool = False,
+) -> int:
+    """Answer the questions of handout `target` (or "all") and write the report; 1 if any failed.
+
+    `only` keeps the questions with that id; `report_only` runs nothing and reports the answers
+    already finished in `out`; `force` re-runs finished answers.
+    """
     from neurallab.report.render import write_html, write_markdown
 
-    budget = Budget(
-        quick=not args.full,
-        seed=args.seed,
-        device=args.device,
-        rerun_before=time.time() if args.force else None,
-    )
-    todo = [q for q in questions(args.target) if args.only is None or args.only == q.qid]
+    todo = [q for q in questions(target) if only is None or only == q.qid]
     mode = "quick" if budget.quick else "full"
     planned = sum(q.seconds_quick if budget.quick else q.seconds_full for q in todo)
     print(
-        f"reproduce {args.target} --{mode}: {len(todo)} questions, "
+        f"reproduce {target} --{mode}: {len(todo)} questions, "
         f"estimated {planned / 60:.1f} min on a 2-core CPU"
     )
     records, started = [], time.perf_counter()
     for i, q in enumerate(todo, 1):
-        folder = args.out / mode / q.handout / slug(q.qid)
-        if args.report_only:
+        folder = out / mode / q.handout / slug(q.qid)
+        if report_only:
             record = cached_answer(q, budget, folder)
         else:
-            record = answer_question(q, budget, folder, args.force)
+            record = answer_question(q, budget, folder, force)
         status = "ok" if record["ok"] else "not run yet" if record.get("not_run") else "FAILED"
         print(
             f"[{i}/{len(todo)}] {q.handout} {q.qid}: {status} ({record['seconds']:.1f} s) {q.title}",
@@ -210,11 +177,11 @@ def run(args: argparse.Namespace) -> int:
         if not record["ok"] and not record.get("not_run"):
             print(record["error"].strip().splitlines()[-1], flush=True)
         records.append(record)
-    wall = None if args.report_only else time.perf_counter() - started
-    html = write_html(records, args.report, mode, wall)
-    write_markdown(records, args.report / "report.md", args.report / "img", mode, wall)
-    if args.docs:
-        write_markdown(records, args.docs, args.docs.parent / "results", mode, wall)
+    wall = None if report_only else time.perf_counter() - started
+    html = write_html(records, report, mode, wall)
+    write_markdown(records, report / "report.md", report / "img", mode, wall)
+    if docs:
+        write_markdown(records, docs, docs.parent / "results", mode, wall)
     failed = [r for r in records if not r["ok"] and not r.get("not_run")]
     took = "" if wall is None else f" in {wall / 60:.1f} min"
     answered = sum(bool(r["ok"]) for r in records)

@@ -13,6 +13,17 @@ def default_trackio_dir() -> Path:
     return Path(os.environ.get("TRACKIO_DIR") or Path("runs") / "trackio").resolve()
 
 
+def show_dashboard(project: str, port: int) -> None:
+    """Serve trackio's dashboard of `project` on localhost from `port`; blocks until stopped."""
+    # Both must be set before trackio is imported: it reads them once.
+    os.environ.setdefault("TRACKIO_DIR", str(default_trackio_dir()))
+    os.environ["GRADIO_SERVER_PORT"] = str(port)
+    import trackio
+
+    print(f"trackio data: {os.environ['TRACKIO_DIR']}")
+    trackio.show(project=project, open_browser=False, block_thread=True)
+
+
 class TrackioTracker:
     def __init__(self, project: str, run_name: str, config: dict, resume: bool) -> None:
         # trackio reads TRACKIO_DIR once, at import: it must be set before the first import.

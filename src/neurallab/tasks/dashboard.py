@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 from neurallab.flags import positive_int
 
@@ -17,13 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from neurallab.tracking.trackio_ import default_trackio_dir
+    from neurallab.tracking.trackio_ import show_dashboard
 
-    # Both must be set before trackio is imported: it reads them once.
-    os.environ.setdefault("TRACKIO_DIR", str(default_trackio_dir()))
-    os.environ["GRADIO_SERVER_PORT"] = str(args.port)
-    import trackio
-
-    print(f"trackio data: {os.environ['TRACKIO_DIR']}")
-    trackio.show(project=args.project, open_browser=False, block_thread=True)
+    show_dashboard(args.project, args.port)
     return 0
