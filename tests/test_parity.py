@@ -12,17 +12,17 @@ import torch
 from neurallab.cli import main
 from neurallab.data.parity import Parity, all_strings, pad_collate
 from neurallab.errors import UserError
+from neurallab.internals.parity import verify_hand_weights
 from neurallab.models.parity import (
     HAND_WEIGHTS,
     ParityLSTM,
     lstm_from_hand_weights,
     univariate_lstm_states,
 )
-from neurallab.tasks.parity_manual import verify
 
 
 def test_hand_weights_solve_every_string_up_to_length_20():
-    r = verify(20)
+    r = verify_hand_weights(20)
     assert r["wrong"] == 0 and r["strings_checked"] == 2**21 - 2
     assert r["min_h_odd"] > 0.5 > r["max_h_even"]
     assert r["nn_lstm_max_abs_diff"] < 1e-12  # nn.LSTM(1, 1) computes the same states

@@ -30,9 +30,9 @@ from neurallab.experiments.verdict import (
     expect_threshold,
     written,
 )
+from neurallab.internals.parity import verify_hand_weights as verify
 from neurallab.models.parity import HAND_WEIGHTS
 from neurallab.report.plots import dot_plot, line_plot
-from neurallab.tasks.parity_manual import verify
 from neurallab.tracking.run import Run
 
 SEED = 0  # `neurallab parity`'s default seed

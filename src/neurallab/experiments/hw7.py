@@ -664,7 +664,8 @@ def split_loss(model, sequences: torch.Tensor, batch: int = 128) -> float:
 
 def q4(budget: Budget, out: Path) -> Answer:
     from neurallab.data import stories
-    from neurallab.tasks.generate import generate_samples, load_model
+    from neurallab.engine.generation import generate_samples
+    from neurallab.engine.generation import load_language_model as load_model
 
     s = settings(budget)
     (seed,) = budget.seeds(1, default=SEED)

@@ -6,13 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-import torch
-
-from neurallab.data.stories import default_paths, load_tokenizer
-from neurallab.engine import load_model_weights
-from neurallab.errors import UserError
+from neurallab.engine.generation import generate_samples, load_language_model
 from neurallab.flags import non_negative_float, positive_int
-from neurallab.models.rnn_lm_fast import FastRNNLanguageModel
 
 COMMAND = "generate"
 HELP = "HW7: sample text from a trained rnn-lm checkpoint at one or more temperatures"
@@ -33,58 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None, help="also write the samples as JSON")
 
 
-def tokenizer_of(run_dir: Path, config: dict) -> Path:
-    """The tokenizer a run trained with: summary.json records it (resolved); runs made before
-    it did stored it in config.json; a run given no --tokenizer used the BBC corpus's."""
-    summary_path = run_dir / "summary.json"
-    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
-    folder = summary.get("tokenizer") or config.get("tokenizer")
-    return Path(folder) if folder else default_paths()["tokenizer"]
-
-
-def load_model(checkpoint: Path) -> tuple[FastRNNLanguageModel, object]:
-    config_path = checkpoint.parent / "config.json"
-    if not config_path.exists():
-        raise UserError(
-            f"{config_path}: not found; --checkpoint must be inside an rnn-lm run folder"
-        )
-    c = json.loads(config_path.read_text())
-    tokenizer = load_tokenizer(tokenizer_of(checkpoint.parent, c))
-    model = FastRNNLanguageModel(
-        c["embed_dim"], c["hidden_dim"], tokenizer.get_vocab_size(), c["dk"], c["dv"]
-    )
-    load_model_weights(model, checkpoint)
-    return model, tokenizer
-
-
-def generate_samples(
-    model,
-    tokenizer,
-    prompt: str,
-    temperatures,
-    num_tokens: int,
-    samples: int,
-    top_k: int | None,
-    seed: int,
-) -> dict[float, list[str]]:
-    ids = tokenizer.encode(prompt, add_special_tokens=False).ids if prompt.strip() else []
-    if not ids:
-        raise UserError(f"--prompt {prompt!r} tokenises to nothing")
-    prompt_tokens = torch.tensor([ids])
-    torch.manual_seed(seed)
-    out = {}
-    for t in temperatures:
-        n = 1 if t == 0 else samples  # greedy decoding gives one answer
-        # Decode prompt and continuation together so the first new word keeps its space.
-        out[t] = [
-            tokenizer.decode(ids + model.generate(prompt_tokens, num_tokens, t, top_k).tolist())
-            for _ in range(n)
-        ]
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
-    model, tokenizer = load_model(args.checkpoint)
+    model, tokenizer = load_language_model(args.checkpoint)
     results = generate_samples(
         model,
         tokenizer,
