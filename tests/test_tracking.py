@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 import torch
 
+from neurallab.atomic import previous_path, write_atomic, write_json_atomic
+from neurallab.data.transforms import to_uint8_image
 from neurallab.tracking import Run, read_metrics
-from neurallab.tracking.base import to_float, to_uint8_image
+from neurallab.tracking.base import to_float
 
 
 def test_values_are_converted_for_trackers():
@@ -130,3 +132,20 @@ def test_tensorboard_backend_writes_every_point(tmp_path):
     assert losses[3].value == pytest.approx(0.25)
     assert len(events.Scalars("val/acc")) == 7
     assert events.Tags()["images"], "the image was not written"
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
+    path = tmp_path / "new" / "config.json"  # the folder does not exist yet
+    write_json_atomic(path, {"lr": 0.1, "where": tmp_path})
+    assert json.loads(path.read_text()) == {"lr": 0.1, "where": str(tmp_path)}
+
+    def crash_halfway(f):
+        f.write(b'{"lr": 0.')
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(path, crash_halfway)
+    assert json.loads(path.read_text())["lr"] == 0.1
+    assert [p.name for p in path.parent.iterdir()] == ["config.json"]
+    write_atomic(path, lambda f: f.write(b"{}"), keep_previous=True)
+    assert path.read_text() == "{}" and json.loads(previous_path(path).read_text())["lr"] == 0.1

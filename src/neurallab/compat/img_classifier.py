@@ -249,7 +249,7 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> None:
 
 
 def _log_first_batches(model: nn.Module, train_dl: DataLoader, test_dl: DataLoader, step: int):
-    from neurallab.tracking.base import to_uint8_image
+    from neurallab.data.transforms import to_uint8_image
 
     names = data.label_names_of(train_dl.dataset.csv_file)
     for split, loader in (("train", train_dl), ("test", test_dl)):

@@ -31,10 +31,10 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import TensorDataset
 
+from neurallab.atomic import write_atomic
 from neurallab.data import transforms as T
 from neurallab.data.registry import Progress, dataset, dataset_path
 from neurallab.data.splits import shuffled, stratified_split
-from neurallab.engine.checkpoint import save_atomic
 from neurallab.errors import DataError, UserError
 
 CLASSES = ("animals", "food", "transportation")
@@ -275,7 +275,9 @@ def load_image_split(
     )
     labels = torch.tensor([idx for _, _, idx in rows])
     try:
-        save_atomic({"key": key, "images": images, "labels": labels}, cache)
+        write_atomic(
+            cache, lambda f: torch.save({"key": key, "images": images, "labels": labels}, f)
+        )
     except OSError:
         pass  # a read-only data folder: decode again next time
     return TensorDataset(images, labels)

@@ -1,13 +1,16 @@
 """Image transforms on tensors, without torchvision (its compiled ops do not load here).
 
 Images are uint8 or float tensors shaped (C, H, W) or (N, C, H, W). Each transform is checked
-against Pillow or a hand computation in tests/test_images.py.
+against Pillow or a hand computation in tests/test_images.py. `to_uint8_image` is the one
+conversion to a displayable uint8 array, used by the trackers, the plots and compat.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -146,3 +149,20 @@ def cifar_augment(
     x = rotate(x, max_degrees * (2 * torch.rand(n, generator=generator) - 1))
     flip = torch.rand(n, generator=generator) < 0.5
     return torch.where(flip.view(n, 1, 1, 1), x.flip(-1), x)
+
+
+def to_uint8_image(image: Any) -> np.ndarray:
+    """An HWC (or HW for one channel) uint8 array from a CHW/HWC/HW tensor or array.
+
+    Float images are taken to be in [0, 1] and are clipped and scaled to 0..255.
+    """
+    array = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
+    if array.ndim == 3 and array.shape[0] in (1, 3, 4) and array.shape[-1] not in (1, 3, 4):
+        array = array.transpose(1, 2, 0)  # CHW -> HWC
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim not in (2, 3):
+        raise ValueError(f"expected an image with 2 or 3 dimensions, got shape {array.shape}")
+    if array.dtype != np.uint8:
+        array = (np.clip(array.astype(np.float64), 0.0, 1.0) * 255.0).round().astype(np.uint8)
+    return np.ascontiguousarray(array)

@@ -9,9 +9,7 @@ load is refused.
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any
 
 import torch
 
+from neurallab.atomic import previous_path, write_atomic
 from neurallab.errors import UserError
 
 
@@ -27,24 +26,8 @@ class CheckpointError(UserError):
 
 
 def save_atomic(state: dict[str, Any], path: Path, keep_previous: bool = False) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        if keep_previous and path.exists():
-            os.replace(path, previous_path(path))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def previous_path(path: Path) -> Path:
-    return path.with_name(path.stem + ".prev" + path.suffix)
+    """`torch.save(state)` to `path` atomically, keeping the replaced file with `keep_previous`."""
+    write_atomic(path, lambda f: torch.save(state, f), keep_previous)
 
 
 def load(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

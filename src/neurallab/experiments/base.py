@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from neurallab import commands
+from neurallab.atomic import write_json_atomic
 from neurallab.experiments.verdict import Verdict
-from neurallab.tracking.run import write_json_atomic
 
 
 @dataclass

@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from neurallab.tracking.base import to_uint8_image  # noqa: E402
+from neurallab.data.transforms import to_uint8_image  # noqa: E402
 
 Series = tuple[Sequence[float], Sequence[float]]  # (x values, y values)
 

@@ -2,7 +2,8 @@
 
 Trackers mirror what a run writes to its folder. Each backend has its quirks (trackio drops
 torch scalars and rejects float images; wandb saves float tensors black), so values are
-converted here once: scalars become Python floats and images become uint8 HWC arrays.
+converted once: scalars become Python floats here, images become uint8 HWC arrays with
+`neurallab.data.transforms.to_uint8_image` (in `Run.log_images`).
 """
 
 from __future__ import annotations
@@ -46,23 +47,6 @@ def to_float(value: Any) -> float:
     if isinstance(value, np.ndarray | np.generic | numbers.Number):
         return float(value)
     raise TypeError(f"cannot log {type(value).__name__} as a scalar")
-
-
-def to_uint8_image(image: Any) -> np.ndarray:
-    """An HWC (or HW for one channel) uint8 array from a CHW/HWC/HW tensor or array.
-
-    Float images are taken to be in [0, 1] and are clipped and scaled to 0..255.
-    """
-    array = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
-    if array.ndim == 3 and array.shape[0] in (1, 3, 4) and array.shape[-1] not in (1, 3, 4):
-        array = array.transpose(1, 2, 0)  # CHW -> HWC
-    if array.ndim == 3 and array.shape[-1] == 1:
-        array = array[..., 0]
-    if array.ndim not in (2, 3):
-        raise ValueError(f"expected an image with 2 or 3 dimensions, got shape {array.shape}")
-    if array.dtype != np.uint8:
-        array = (np.clip(array.astype(np.float64), 0.0, 1.0) * 255.0).round().astype(np.uint8)
-    return np.ascontiguousarray(array)
 
 
 def make_tracker(

@@ -10,25 +10,16 @@ from __future__ import annotations
 import csv
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from neurallab.tracking.base import NullTracker, Tracker, to_float, to_uint8_image
+from neurallab.atomic import write_json_atomic
+from neurallab.data.transforms import to_uint8_image
+from neurallab.tracking.base import NullTracker, Tracker, to_float
 
 METRICS_HEADER = ["step", "key", "value"]
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON so that a crash leaves either the old file or the new one, never half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2, default=str)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def is_main_process() -> bool:
