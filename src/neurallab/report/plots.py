@@ -7,18 +7,28 @@ tracker. Titles, axis labels and legends are always set: a plot must read on its
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+from neurallab.data.transforms import to_uint8_image
 
-from neurallab.data.transforms import to_uint8_image  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 Series = tuple[Sequence[float], Sequence[float]]  # (x values, y values)
+
+
+def _subplots(*args: Any, **kwargs: Any) -> tuple[Figure, Any]:
+    """`plt.subplots` on the Agg backend. matplotlib is imported here, on the first plot, not
+    with this module: the commands that import this module would otherwise pay for it on every
+    start, `--help` included."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(*args, **kwargs)
 
 
 def line_plot(
@@ -31,7 +41,7 @@ def line_plot(
     marker_label: str | None = None,
 ) -> Figure:
     """Several named lines on one axis, e.g. train vs validation loss, or several runs."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = _subplots(figsize=(6.4, 4.2))
     for label, (xs, ys) in series.items():
         style = "o-" if len(xs) <= 30 else "-"
         ax.plot(xs, ys, style, label=label, markersize=3, linewidth=1.4)
@@ -47,6 +57,8 @@ def line_plot(
         ax.set_yscale("log")
     if all(float(x).is_integer() for xs, _ in series.values() for x in xs):
         # Epochs, lengths, sizes: no ticks between whole numbers (an "epoch 1.5" means nothing).
+        from matplotlib.ticker import MaxNLocator
+
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.grid(alpha=0.3)
@@ -57,7 +69,7 @@ def line_plot(
 
 def panels(plots: dict[str, dict[str, Series]], title: str, xlabel: str) -> Figure:
     """Side-by-side panels (e.g. loss and accuracy), each with its own legend."""
-    fig, axes = plt.subplots(1, len(plots), figsize=(5.2 * len(plots), 4))
+    fig, axes = _subplots(1, len(plots), figsize=(5.2 * len(plots), 4))
     for ax, (ylabel, series) in zip(np.atleast_1d(axes), plots.items(), strict=True):
         for label, (xs, ys) in series.items():
             ax.plot(xs, ys, "o-" if len(xs) <= 30 else "-", label=label, markersize=3)
@@ -74,7 +86,7 @@ def image_grid(
 ) -> Figure:
     """Images (CHW/HWC/HW, float in [0, 1] or uint8) in a grid, each with its caption."""
     rows = max(1, -(-len(images) // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.8 * rows), squeeze=False)
+    fig, axes = _subplots(rows, cols, figsize=(1.6 * cols, 1.8 * rows), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < len(images):
@@ -88,7 +100,7 @@ def image_grid(
 
 
 def histogram(values: Sequence[float], title: str, xlabel: str, bins: int = 50) -> Figure:
-    fig, ax = plt.subplots(figsize=(6.4, 4))
+    fig, ax = _subplots(figsize=(6.4, 4))
     ax.hist(values, bins=bins, color="tab:blue", alpha=0.8)
     values = np.asarray(values)
     ax.axvline(np.median(values), color="k", linestyle="--", label=f"median {np.median(values):g}")
@@ -100,7 +112,7 @@ def histogram(values: Sequence[float], title: str, xlabel: str, bins: int = 50) 
 
 def scatter_by_class(points: np.ndarray, labels: np.ndarray, title: str) -> Figure:
     """2-D points coloured by integer class, with a legend of classes."""
-    fig, ax = plt.subplots(figsize=(6, 5.5))
+    fig, ax = _subplots(figsize=(6, 5.5))
     for c in np.unique(labels):
         sel = labels == c
         ax.scatter(points[sel, 0], points[sel, 1], s=3, alpha=0.6, label=str(c))
@@ -149,7 +161,7 @@ def dot_plot(
     """
     categories = list(dict.fromkeys(c for values in groups.values() for c in values))
     width = 0.7 / max(1, len(groups))
-    fig, ax = plt.subplots(figsize=(max(6.4, 1.3 * len(categories)), 4.2))
+    fig, ax = _subplots(figsize=(max(6.4, 1.3 * len(categories)), 4.2))
     for i, (series, values) in enumerate(groups.items()):
         colour, label = f"C{i}", series  # the series is named once, at its first column
         for j, category in enumerate(categories):
