@@ -129,3 +129,49 @@ def test_reproduce_hw4_end_to_end_then_reuses_answers(tmp_path, monkeypatch):
         images = sum(len(r["images"]) for r in records)
         assert 'data-images-broken="0"' in dom and f'data-images-ok="{images}"' in dom
         assert len(re.findall(r'class="question"', dom)) == 6
+
+
+def test_results_folder_keeps_answers_for_later_sessions_and_feeds_quick_vs_full(
+    tmp_path, monkeypatch, capsys
+):
+    """A results folder (committable: answers and plots, no checkpoints) receives every finished
+    answer; a later reproduce with an empty run folder reuses it instead of running, its
+    measured wall time becomes the estimate, and the other budget's published verdicts fill
+    the quick-vs-full table."""
+    import json
+
+    from neurallab.cli import main
+    from neurallab.experiments.reproduce import config_key, questions
+    from neurallab.experiments.base import Budget
+
+    monkeypatch.chdir(tmp_path)
+    common = ["reproduce", "hw4", "--quick", "--only", "Ex2", "--report", "report"]
+    assert main([*common, "--out", "first", "--results", "results/quick"]) == 0
+    kept = tmp_path / "results" / "quick" / "hw4" / "ex2" / "answer.json"
+    record = json.loads(kept.read_text())
+    assert record["ok"] and record["machine"] and record["finished"]
+    assert not list((tmp_path / "results").rglob("*.pt"))
+
+    # Publish a made-up full answer whose verdict is the opposite of the quick one.
+    ex2 = next(q for q in questions("hw4") if q.qid == "Ex2")
+    flipped = {"agrees": "disagrees", "disagrees": "agrees"}
+    full = {
+        **record,
+        "key": config_key(ex2, Budget(quick=False)),
+        "verdicts": [
+            {**v, "outcome": flipped.get(v["outcome"], v["outcome"])} for v in record["verdicts"]
+        ],
+    }
+    published_full = tmp_path / "results" / "full" / "hw4" / "ex2" / "answer.json"
+    published_full.parent.mkdir(parents=True)
+    published_full.write_text(json.dumps(full))
+
+    capsys.readouterr()
+    before = kept.stat().st_mtime_ns
+    assert main([*common, "--out", "second", "--results", "results/quick"]) == 0
+    printed = capsys.readouterr().out
+    assert "1 of 1 questions timed in results/quick" in printed
+    assert kept.stat().st_mtime_ns == before and not (tmp_path / "second" / "quick").exists()
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "Quick vs full" in report and "| no |" in report
+    assert "0 of 1 verdicts the same at both budgets" in report

@@ -4,6 +4,13 @@ Each question's answer is cached in `<out>/<mode>/<handout>/<question>/answer.js
 its full configuration: re-running reuses finished answers unless forced, so an interrupted
 reproduce resumes where it stopped. The report goes to `<report>/` (`index.html` and
 `report.md`), and also to `docs` as Markdown when given.
+
+`<out>` holds the runs too (checkpoints included) and is not meant to be committed. A results
+folder (`results=`, e.g. `results/full`) is: it receives a copy of every finished answer with
+its plots (no checkpoints), and finished answers found there are reused. That is how the
+handouts' full budgets, many hours on a CPU, are run piece by piece over several sessions and
+published. The committed `results/quick` and `results/full` also give the estimate printed
+before a reproduce starts (their measured wall times) and the quick-vs-full table.
 """
 
 from __future__ import annotations
@@ -12,12 +19,16 @@ import dataclasses
 import hashlib
 import importlib
 import json
+import os
+import platform
 import re
+import shutil
 import time
 import traceback
 from pathlib import Path
 
 from neurallab.experiments.base import Answer, Budget, Question
+from neurallab.experiments.budgets import budget_table
 
 # Bump when what an answer records changes, so cached answers of the old shape are re-run.
 ANSWER_VERSION = 3
@@ -35,6 +46,46 @@ MODULES = [
     "cnn_rnn_cifar",
     "cnn_rnn_parity",
 ]
+# The committed answers of each budget (`results/quick`, `results/full`), relative to the
+# repository root where reproduce is run.
+PUBLISHED = Path("results")
+
+
+def source_version() -> str:
+    """The git commit of the neurallab source that answered (with '+changes' if the tree
+    differs from it), or 'unknown' outside a git checkout."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[3]
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "src"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("+changes" if dirty else "")
+
+
+def machine() -> str:
+    """The machine an answer was measured on, e.g. 'x86_64, 2 cores, Intel(R) Xeon(R) ...'."""
+    name = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.machine()}, {os.cpu_count()} cores" + (f", {name}" if name else "")
 
 
 def questions(target: str) -> list[Question]:
@@ -63,13 +114,14 @@ def config_key(q: Question, budget: Budget) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def cached_answer(q: Question, budget: Budget, folder: Path) -> dict:
-    """The finished answer in `folder` for this configuration, or a 'not run yet' record."""
-    cache = folder / "answer.json"
-    if cache.exists():
-        cached = json.loads(cache.read_text())
-        if cached.get("key") == config_key(q, budget) and cached.get("ok"):
-            return cached
+def cached_answer(q: Question, budget: Budget, folder: Path, results: Path | None = None) -> dict:
+    """The finished answer in `folder` (or the results folder `results`) for this
+    configuration, or a 'not run yet' record."""
+    key = config_key(q, budget)
+    for path in (folder / "answer.json", results / "answer.json" if results else None):
+        record = read_answer(path, key) if path else None
+        if record is not None:
+            return record
     return {
         "ok": False,
         "not_run": True,
@@ -91,15 +143,53 @@ def cached_answer(q: Question, budget: Budget, folder: Path) -> dict:
     }
 
 
-def answer_question(q: Question, budget: Budget, folder: Path, force: bool) -> dict:
-    """Run one question (or reuse its cached answer); never raises for a failing question."""
+def read_answer(path: Path, key: str) -> dict | None:
+    """The finished answer at `path` if it was made with configuration `key`, else None.
+
+    Image paths are stored relative to the answer's folder in a results folder (so it can be
+    committed and moved) and are returned absolute.
+    """
+    if not path.exists():
+        return None
+    record = json.loads(path.read_text())
+    if record.get("key") != key or not record.get("ok"):
+        return None
+    record["images"] = [str((path.parent / p).resolve()) for p in record["images"]]
+    return record
+
+
+def export_answer(record: dict, folder: Path) -> None:
+    """Copy a finished answer and its plots into a results folder (replacing what was there)."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    names = []
+    for src in map(Path, record["images"]):
+        if src.exists():
+            shutil.copyfile(src, folder / src.name)
+            names.append(src.name)
+    exported = {**record, "images": names}
+    (folder / "answer.json").write_text(json.dumps(exported, indent=1, default=str))
+
+
+def answer_question(
+    q: Question, budget: Budget, folder: Path, force: bool, results: Path | None = None
+) -> dict:
+    """Run one question (or reuse its finished answer); never raises for a failing question.
+
+    A finished answer is reused from `folder` or, failing that, from the results folder
+    `results` (if given); a new finished answer is also copied there.
+    """
     cache = folder / "answer.json"
     key = config_key(q, budget)
     budget = dataclasses.replace(budget, project=f"neurallab-{q.handout}", runs=[])
-    if cache.exists() and not force:
-        cached = json.loads(cache.read_text())
-        if cached.get("key") == key and cached.get("ok"):
-            return cached
+    if not force:
+        for path in (cache, results / "answer.json" if results else None):
+            record = read_answer(path, key) if path else None
+            if record is not None:
+                if results and path == cache and not (results / "answer.json").exists():
+                    export_answer(record, results)
+                return record
     folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     try:
@@ -126,8 +216,13 @@ def answer_question(q: Question, budget: Budget, folder: Path, force: bool) -> d
         "verdicts": [v.as_dict() for v in answer.verdicts],
         "key_result": answer.key_result,
         "error": error,
+        "finished": time.strftime("%Y-%m-%d %H:%M"),
+        "machine": machine(),
+        "source": source_version(),
     }
     cache.write_text(json.dumps(record, indent=1, default=str))
+    if ok and results is not None:
+        export_answer(record, results)
     return record
 
 
@@ -135,6 +230,38 @@ def _image_path(path: Path | str, folder: Path) -> Path:
     """An answer's image path: as given if it exists (absolute or from the cwd), else in folder."""
     path = Path(path)
     return (path if path.exists() else folder / path).resolve()
+
+
+def published(q: Question, mode: str, budget: Budget) -> dict | None:
+    """The committed answer of `q` at `mode` ("quick"/"full") in `results/<mode>`, if any."""
+    other = dataclasses.replace(budget, quick=mode == "quick")
+    return read_answer(
+        PUBLISHED / mode / q.handout / slug(q.qid) / "answer.json", config_key(q, other)
+    )
+
+
+def estimate(todo: list[Question], mode: str, budget: Budget) -> str:
+    """How long `todo` should take: measured wall times where published, else each question's
+    own guess; the sentence says which, and on what machine they were measured."""
+    measured, guessed, machines = 0.0, 0.0, set()
+    n_measured = 0
+    for q in todo:
+        record = published(q, mode, budget)
+        if record is not None and record.get("machine"):
+            measured += record["seconds"]
+            machines.add(record["machine"])
+            n_measured += 1
+        else:
+            guessed += q.seconds_quick if mode == "quick" else q.seconds_full
+    total = measured + guessed
+    amount = f"{total / 60:.1f} min" if total < 5400 else f"{total / 3600:.1f} h"
+    if n_measured == 0:
+        return f"estimated {amount} on a 2-core CPU (each question's own guess)"
+    where = "; ".join(sorted(machines))
+    source = f"{n_measured} of {len(todo)} questions timed in {PUBLISHED / mode} on {where}"
+    if guessed:
+        source += f", the other {len(todo) - n_measured} guessed"
+    return f"estimated {amount} ({source})"
 
 
 def reproduce(
@@ -147,28 +274,27 @@ def reproduce(
     docs: Path | None = None,
     report_only: bool = False,
     force: bool = False,
+    results: Path | None = None,
 ) -> int:
     """Answer the questions of handout `target` (or "all") and write the report; 1 if any failed.
 
     `only` keeps the questions with that id; `report_only` runs nothing and reports the answers
-    already finished in `out`; `force` re-runs finished answers.
+    already finished in `out` (or `results`); `force` re-runs finished answers; `results` is a
+    folder to copy finished answers into and reuse them from (see the module docstring).
     """
     from neurallab.report.render import write_html, write_markdown
 
     todo = [q for q in questions(target) if only is None or only == q.qid]
     mode = "quick" if budget.quick else "full"
-    planned = sum(q.seconds_quick if budget.quick else q.seconds_full for q in todo)
-    print(
-        f"reproduce {target} --{mode}: {len(todo)} questions, "
-        f"estimated {planned / 60:.1f} min on a 2-core CPU"
-    )
+    print(f"reproduce {target} --{mode}: {len(todo)} questions, {estimate(todo, mode, budget)}")
     records, started = [], time.perf_counter()
     for i, q in enumerate(todo, 1):
         folder = out / mode / q.handout / slug(q.qid)
+        kept = results / q.handout / slug(q.qid) if results else None
         if report_only:
-            record = cached_answer(q, budget, folder)
+            record = cached_answer(q, budget, folder, kept)
         else:
-            record = answer_question(q, budget, folder, force)
+            record = answer_question(q, budget, folder, force, kept)
         status = "ok" if record["ok"] else "not run yet" if record.get("not_run") else "FAILED"
         print(
             f"[{i}/{len(todo)}] {q.handout} {q.qid}: {status} ({record['seconds']:.1f} s) {q.title}",
@@ -178,13 +304,32 @@ def reproduce(
             print(record["error"].strip().splitlines()[-1], flush=True)
         records.append(record)
     wall = None if report_only else time.perf_counter() - started
-    html = write_html(records, report, mode, wall)
-    write_markdown(records, report / "report.md", report / "img", mode, wall)
+    versus = versus_table(todo, records, mode, budget)
+    html = write_html(records, report, mode, wall, versus)
+    write_markdown(records, report / "report.md", report / "img", mode, wall, versus)
     if docs:
-        write_markdown(records, docs, docs.parent / "results", mode, wall)
+        write_markdown(records, docs, docs.with_suffix(""), mode, wall, versus)
     failed = [r for r in records if not r["ok"] and not r.get("not_run")]
     took = "" if wall is None else f" in {wall / 60:.1f} min"
     answered = sum(bool(r["ok"]) for r in records)
     print(f"{answered}/{len(records)} questions answered{took}")
     print(f"report: {html.resolve()}")
     return 1 if failed else 0
+
+
+def versus_table(todo: list[Question], records: list[dict], mode: str, budget: Budget) -> str:
+    """The quick-vs-full table: this run's verdicts against the other budget's published ones."""
+    other = "full" if mode == "quick" else "quick"
+    mine = {(r["handout"], r["qid"]): r for r in records}
+    theirs, answered = [], 0
+    for q in todo:
+        record = published(q, other, budget)
+        answered += record is not None
+        theirs.append(record or {"handout": q.handout, "qid": q.qid, "ok": False})
+    ours = [mine[(q.handout, q.qid)] for q in todo]
+    quick, full = (ours, theirs) if mode == "quick" else (theirs, ours)
+    note = (
+        f"The {other} verdicts are the answers published in `{PUBLISHED / other}` "
+        f"({answered} of {len(todo)} questions answered there so far)."
+    )
+    return note + "\n\n" + budget_table(quick, full)

@@ -54,7 +54,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--docs",
         type=Path,
         default=None,
-        help="also write the report as Markdown here (e.g. docs/results.md)",
+        help="also write the report as Markdown here (e.g. docs/results.md), its plots "
+        "in the folder of the same name (docs/results/)",
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="a folder to commit: every finished answer is copied there with its plots (no "
+        "checkpoints) and reused from there, so a long budget can be run piece by piece "
+        "(e.g. results/full)",
     )
 
 
@@ -74,4 +83,5 @@ def run(args: argparse.Namespace) -> int:
         docs=args.docs,
         report_only=args.report_only,
         force=args.force,
+        results=args.results,
     )
