@@ -14,6 +14,7 @@ import json
 import shlex
 import shutil
 import statistics
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +43,9 @@ class Budget:
     # by several questions is then re-run once per reproduce, not once per question).
     rerun_before: float | None = None
     project: str = "neurallab"  # tracker project; reproduce uses one per handout
+    # `reproduce --launcher`, e.g. "torchrun --nproc_per_node 4": training commands run as
+    # `<launcher> -m neurallab.cli ...` in their own processes (several GPUs) instead of here.
+    launcher: str | None = None
     runs: list[dict[str, Any]] = field(default_factory=list, compare=False, repr=False)
 
     def seeds(self, n: int, default: int = 0) -> list[int]:
@@ -52,7 +56,12 @@ class Budget:
     def run(self, argv: list[str], run_dir: Path) -> dict[str, Any]:
         """Run one neurallab command for this question; see `run_command`."""
         summary = run_command(
-            argv, run_dir, device=self.device, rerun_before=self.rerun_before, project=self.project
+            argv,
+            run_dir,
+            device=self.device,
+            rerun_before=self.rerun_before,
+            project=self.project,
+            launcher=self.launcher,
         )
         self.runs.append(summary)
         return summary
@@ -93,8 +102,14 @@ def run_command(
     device: str | None = None,
     rerun_before: float | None = None,
     project: str = "neurallab",
+    launcher: str | None = None,
 ) -> dict[str, Any]:
     """Run `neurallab <argv> --run_dir run_dir` in-process and return its summary.json.
+
+    With a `launcher` (e.g. "torchrun --nproc_per_node 4"), a training command (one that offers
+    `--resume`, i.e. trains through the engine, which runs under torchrun unchanged) runs as
+    `<launcher> -m neurallab.cli ...` in its own processes instead, and the recorded command
+    says so; other commands still run here.
 
     The returned dict also carries `"command"` (the exact shell command), `"seconds"` and
     `"seed"` (the seed the run recorded in its config.json). A finished run of the same command
@@ -104,7 +119,9 @@ def run_command(
     The command's own output (progress, tracker chatter) goes to `run_dir/output.log`.
     """
     full = [*argv, *_engine_flags(argv[0], device, project), "--run_dir", str(run_dir)]
-    command = "neurallab " + shlex.join(full)
+    trains = "--resume" in commands.options(argv[0])
+    prefix = f"{launcher} -m neurallab.cli" if launcher and trains else "neurallab"
+    command = f"{prefix} {shlex.join(full)}"
     summary_path = run_dir / "summary.json"
     previous = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     same_command = previous.get("command") == command
@@ -114,7 +131,7 @@ def run_command(
     if same_command and "wall_seconds" in previous and not force:
         return _with_seed({**previous, "seconds": previous["wall_seconds"]}, run_dir)
     extra = []
-    resumable = (run_dir / "last.pt").exists() and "--resume" in commands.options(argv[0])
+    resumable = (run_dir / "last.pt").exists() and trains
     if same_command and resumable and not force:
         extra = ["--resume"]
     elif run_dir.exists():
@@ -122,12 +139,17 @@ def run_command(
     started = time.perf_counter()
     run_dir.mkdir(parents=True, exist_ok=True)
     log_path = run_dir / "output.log"
-    with (
-        log_path.open("a") as log,
-        contextlib.redirect_stdout(log),
-        contextlib.redirect_stderr(log),
-    ):
-        code = commands.run([*full, *extra])
+    if prefix != "neurallab":
+        with log_path.open("a") as log:
+            launched = [*shlex.split(launcher), "-m", "neurallab.cli", *full, *extra]
+            code = subprocess.run(launched, stdout=log, stderr=subprocess.STDOUT).returncode
+    else:
+        with (
+            log_path.open("a") as log,
+            contextlib.redirect_stdout(log),
+            contextlib.redirect_stderr(log),
+        ):
+            code = commands.run([*full, *extra])
     if code:
         tail = log_path.read_text().strip().splitlines()[-1:] or [""]
         raise RuntimeError(f"`{command}` exited with {code}: {tail[0]} (log: {log_path})")

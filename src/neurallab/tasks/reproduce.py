@@ -58,6 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "in the folder of the same name (docs/results/)",
     )
     parser.add_argument(
+        "--launcher",
+        default=None,
+        help="run every training command as '<LAUNCHER> -m neurallab.cli ...', e.g. "
+        "'torchrun --nproc_per_node 4' with --device cuda for several GPUs (docs/scaling.md)",
+    )
+    parser.add_argument(
         "--results",
         type=Path,
         default=None,
@@ -73,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         device=args.device,
         rerun_before=time.time() if args.force else None,
+        launcher=args.launcher,
     )
     return reproduce(
         args.target,
