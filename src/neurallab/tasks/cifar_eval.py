@@ -15,8 +15,9 @@ from pathlib import Path
 from torch.utils.data import TensorDataset
 
 from neurallab.data import images as data
-from neurallab.engine import FitConfig, evaluate, load_model_weights
+from neurallab.engine import FitConfig, evaluate, load_model_weights, resolve_device
 from neurallab.engine.checkpoint import load
+from neurallab.engine.device import DEVICES
 from neurallab.errors import UserError
 from neurallab.models.cifar import Net
 from neurallab.tasks.cifar import make_step
@@ -34,6 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--batchnorm", action="store_true", help="the weights have BatchNorm (else detected)"
+    )
+    parser.add_argument(
+        "--device",
+        choices=DEVICES,
+        default="auto",
+        help="where to evaluate (auto: CUDA, then MPS, then the CPU)",
     )
     g = parser.add_argument_group("data")
     g.add_argument(
@@ -97,7 +104,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--weights: {args.weights} does not fit the CIFAR Net ({first})") from None
     test, described = load_test_split(args)
     print(f"cifar-test: test data {described}, {len(test)} images")
-    metrics = evaluate(model, test, make_step(augment=False), FitConfig(batch_size=256))
+    device = resolve_device(args.device)
+    config = FitConfig(batch_size=256, device=device)
+    metrics = evaluate(model.to(device), test, make_step(augment=False), config)
     print(f"test accuracy {metrics['acc']:.4f} on {metrics['n']} images ({args.weights})")
     result = {"test_acc": metrics["acc"], "test_loss": metrics["loss"], "n": metrics["n"]}
     (args.weights.parent / "test.json").write_text(json.dumps(result) + "\n")
