@@ -471,7 +471,10 @@ def generalisation_reading(a: dict[str, Any]) -> tuple[str, list[Verdict], str]:
     train = a["ex5_mse"]
     fresh = a["ex5_fresh_data_mse"]
     n = len(train)
-    gap = compare("Fresh data", fresh, "the 20 training points", train, "MSE", paired=True)
+    gap = compare(
+        "Fresh data", fresh, "the 20 training points", train, "MSE",
+        paired=True, unit="initialisations",
+    )  # fmt: skip
     text = [
         f"The {n} initialisations of Exercise 5 score an MSE of {summarize(train).text()} on the "
         f"20 points they were fitted to and {summarize(fresh).text()} on 100 fresh points of "
@@ -503,6 +506,7 @@ def generalisation_reading(a: dict[str, Any]) -> tuple[str, list[Verdict], str]:
             fresh,
             "MSE on fresh points",
             paired=True,
+            unit="initialisations",
         )
         steps = a["fresh_training_steps"]
         text.append(

@@ -641,7 +641,9 @@ def best_temperature(stats: dict[str, dict[str, list[float]]], measure: str):
     ranked = sorted(gaps, key=lambda label: statistics.fmean(gaps[label]))
     best, runner_up = ranked[0], ranked[1]
     gap_name = f"gap to real text in {MEASURES[measure]}"
-    return best, compare(best, gaps[best], runner_up, gaps[runner_up], gap_name, paired=True)
+    return best, compare(
+        best, gaps[best], runner_up, gaps[runner_up], gap_name, paired=True, unit="prompts"
+    )
 
 
 def split_loss(model, sequences: torch.Tensor, batch: int = 128) -> float:
@@ -706,7 +708,9 @@ def q4(budget: Budget, out: Path) -> Answer:
     stats = sample_statistics(model, valid, n_prompts, 16, 64, seed)
     labels = [f"T = {t:g}" for t in TEMPERATURES]
     trend = {
-        measure: ordered_readings([(lbl, stats[lbl][measure]) for lbl in labels], what, paired=True)
+        measure: ordered_readings(
+            [(lbl, stats[lbl][measure]) for lbl in labels], what, paired=True, unit="prompts"
+        )
         for measure, what in MEASURES.items()
     }
     best = {m: best_temperature(stats, m) for m in ("loss", "distinct")}
@@ -726,11 +730,11 @@ def q4(budget: Budget, out: Path) -> Answer:
     ]
     distinct_hi = compare(
         labels[-1], stats[labels[-1]]["distinct"], labels[0], stats[labels[0]]["distinct"],
-        "distinct-token fraction", paired=True,
+        "distinct-token fraction", paired=True, unit="prompts",
     )  # fmt: skip
     repeats_hi = compare(
         labels[0], stats[labels[0]]["repeated 4-grams"], labels[-1],
-        stats[labels[-1]]["repeated 4-grams"], "repeated 4-gram fraction", paired=True,
+        stats[labels[-1]]["repeated 4-grams"], "repeated 4-gram fraction", paired=True, unit="prompts",
     )  # fmt: skip
     target = entropy - 1.5
     verdicts = [

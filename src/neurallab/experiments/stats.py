@@ -28,6 +28,7 @@ CONFIDENCE = 0.95
 def t_quantile(df: float) -> float:
     """The two-sided 95% Student t critical value for `df` degrees of freedom."""
     from scipy import stats as _scipy_stats  # imported here: keeps `neurallab --help` fast
+
     return float(_scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, df))
 
 
@@ -93,6 +94,7 @@ class Comparison:
     a_values: tuple[float, ...]
     b_values: tuple[float, ...]
     paired: bool = False
+    unit: str = "seeds"  # what the pairs are: seeds (the sweep's default), prompts, ...
 
     @property
     def diff(self) -> float:
@@ -100,7 +102,7 @@ class Comparison:
 
     @property
     def method(self) -> str:
-        return "paired t-interval over seeds" if self.paired else "Welch t-interval"
+        return f"paired t-interval over {self.unit}" if self.paired else "Welch t-interval"
 
     @property
     def interval(self) -> tuple[float, float] | None:
@@ -169,14 +171,16 @@ def compare(
     b_values: Sequence[float],
     metric: str,
     paired: bool = False,
+    unit: str = "seeds",
 ) -> Comparison:
-    """Compare arm `a` with arm `b` (paired: the same seeds, in the same order, in both arms)."""
+    """Compare arm `a` with arm `b` (paired: the same `unit`s, e.g. seeds or prompts, in the
+    same order, in both arms)."""
     if paired and len(a_values) != len(b_values):
         raise ValueError("compare: paired arms need the same number of seeds")
     if not a_values or not b_values:
         raise ValueError("compare: an arm has no values")
     return Comparison(
-        a, b, metric, tuple(map(float, a_values)), tuple(map(float, b_values)), paired
+        a, b, metric, tuple(map(float, a_values)), tuple(map(float, b_values)), paired, unit
     )
 
 
@@ -186,6 +190,7 @@ def ordered_readings(
     paired: bool = False,
     higher: str = "higher",
     lower: str = "lower",
+    unit: str = "seeds",
 ) -> tuple[list[Comparison], str]:
     """Adjacent comparisons along an ordered setting (sizes, lengths, budgets) and a summary.
 
@@ -193,13 +198,13 @@ def ordered_readings(
     many steps are resolved up, resolved down, or not resolved, then the first-to-last reading.
     """
     steps = [
-        compare(name, values, prev_name, prev_values, metric, paired)
+        compare(name, values, prev_name, prev_values, metric, paired, unit)
         for (prev_name, prev_values), (name, values) in zip(arms, arms[1:], strict=False)
     ]
     up = sum(c.direction > 0 for c in steps)
     down = sum(c.direction < 0 for c in steps)
     first, last = arms[0], arms[-1]
-    overall = compare(last[0], last[1], first[0], first[1], metric, paired)
+    overall = compare(last[0], last[1], first[0], first[1], metric, paired, unit)
     sentence = (
         f"Adjacent steps ({len(steps)}): {up} resolved {higher}, {down} resolved {lower}, "
         f"{len(steps) - up - down} not resolved. First to last: {overall.reading(higher, lower)}"
