@@ -32,14 +32,7 @@ def _lstm_epochs():
     def epoch(dataset, collate, batch_order):
         torch.manual_seed(0)
         model = LSTMClassifier(info.vocab_size, 64, 64, info.num_labels, info.pad_idx)
-        cfg = FitConfig(
-            epochs=1,
-            batch_size=32,
-            progress=False,
-            best_metric=None,
-            batch_order=batch_order,
-            seed=0,
-        )
+        cfg = FitConfig(epochs=1, batch_size=32, progress=False, best_metric=None, seed=0)
         run = Run(folder, writes=False)
         return fit(
             model,
@@ -49,6 +42,7 @@ def _lstm_epochs():
             run,
             cfg,
             collate_fn=collate,
+            batch_order=batch_order,
         )
 
     def pad_to_1024():
@@ -58,7 +52,7 @@ def _lstm_epochs():
         epoch(
             truncated,
             data.pad_collate(info.pad_idx),
-            lambda seed, e: data.bucketed_batches(lengths, 32, seed, e),
+            lambda generator: data.bucketed_batches(lengths, 32, generator),
         )
 
     return pad_to_1024, bucketed

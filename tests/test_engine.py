@@ -10,7 +10,15 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from neurallab.engine import FitConfig, StepOutput, TrainingDiverged, checkpoint, fit
+from neurallab.engine import (
+    Callback,
+    FitConfig,
+    StepOutput,
+    TrainingDiverged,
+    checkpoint,
+    fit,
+)
+from neurallab.engine.seed import epoch_generator
 from neurallab.tasks.common import classification_step
 from neurallab.tracking import Run, read_metrics
 
@@ -177,9 +185,10 @@ def test_logged_losses_equal_a_hand_written_loop(tmp_path):
     fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data, classification_step, run, config)
     run.finish()
 
-    model = _model()  # the same weights, and the global RNG as fit leaves it (for dropout)
+    # The same weights, and the global RNG where _model() left it: fit does not seed, so the
+    # dropout masks continue the stream that drew the initial weights.
+    model = _model()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    torch.manual_seed(3)
     expected, samples = [], 0
     for epoch in range(3):
         for idx in epoch_order(len(data), 3, epoch, shuffle=True).split(10):
@@ -290,3 +299,67 @@ def test_checkpoint_cadence(tmp_path, monkeypatch):
         tmp_path / "c", monkeypatch, checkpoint_seconds=3600, checkpoint_every=7
     )
     assert stepped == [7, 14, 21, 28, 35, 40]
+
+
+# -- callbacks, batch order, seeding ------------------------------------------------------------
+
+
+class _StopAt(Callback):
+    """Records every evaluation and asks to stop at `stop_step`."""
+
+    def __init__(self, stop_step: int) -> None:
+        self.stop_step, self.heard = stop_step, []
+
+    def on_evaluation(self, step, metrics):
+        self.heard.append((step, round(metrics["epoch"], 4)))
+        return step >= self.stop_step
+
+
+def _train(folder, cfg: FitConfig, step=classification_step, **hooks):
+    """A fresh _model() trained on _data() with SGD; `hooks`: fit's batch_order/callbacks."""
+    model = _model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    return fit(model, optimizer, _data(), step, Run(folder), cfg, **hooks)
+
+
+def test_callbacks_hear_every_evaluation_and_can_stop_training(tmp_path):
+    first, second = _StopAt(6), _StopAt(10**9)
+    cfg = FitConfig(epochs=5, batch_size=10, eval_every=3, progress=False)
+    result = _train(tmp_path, cfg, callbacks=[first, second])
+    assert first.heard == second.heard == [(3, 0.3125), (6, 0.625)]
+    assert (result.stopped, result.steps) == ("early_stop", 6)
+
+
+def test_batch_order_draws_from_the_epochs_generator_only(tmp_path):
+    seen = []
+
+    def pairs(generator):
+        # A task's own batches: any function of the generator the engine hands it.
+        order = torch.randperm(96, generator=generator).tolist()
+        seen.append(order[:3])
+        return [order[i : i + 2] for i in range(0, 96, 2)]
+
+    cfg = FitConfig(epochs=2, batch_size=2, progress=False, seed=4, best_metric=None)
+    result = _train(tmp_path, cfg, batch_order=pairs)
+    assert result.steps == 96
+    expected = [torch.randperm(96, generator=epoch_generator(4, e)).tolist()[:3] for e in (0, 1)]
+    assert seen == expected
+
+
+def test_fit_does_not_reseed_the_global_generators(tmp_path):
+    """The command seeds once; fit continues the stream (a re-seed would repeat it)."""
+    drawn = []
+
+    def step(m, batch):
+        drawn.append(torch.rand(1).item())
+        return classification_step(m, batch)
+
+    model = _model()
+    torch.manual_seed(7)
+    torch.rand(1)
+    expected = torch.rand(1).item()  # the second draw after seeding
+    torch.manual_seed(7)
+    torch.rand(1)  # the command's own first draw (its model's weights, say)
+    cfg = FitConfig(epochs=1, batch_size=96, progress=False, seed=7, best_metric=None)
+    fit(model, torch.optim.SGD(model.parameters(), lr=0.1), _data(), step, Run(tmp_path), cfg)
+    assert drawn == [expected]

@@ -11,6 +11,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from neurallab.cli import main
 from neurallab.data import text as data
+from neurallab.engine.seed import epoch_generator
 from neurallab.errors import DataError, UserError
 from neurallab.models.text import (
     BiLSTM,
@@ -80,14 +81,14 @@ def test_dynamic_padding_and_the_stack_error():
 
 def test_bucketed_batches_cover_every_example_once_and_cut_padding():
     lengths = [(i * 37) % 500 + 1 for i in range(1000)]
-    batches = data.bucketed_batches(lengths, 16, seed=0, epoch=0)
+    batches = data.bucketed_batches(lengths, 16, epoch_generator(0, 0))
     assert sorted(i for b in batches for i in b) == list(range(1000))
     padded = sum(len(b) * max(lengths[i] for i in b) for b in batches)
     random_order = torch.randperm(1000, generator=torch.Generator().manual_seed(0)).tolist()
     naive = sum(16 * max(lengths[i] for i in random_order[k : k + 16]) for k in range(0, 1000, 16))
     assert padded < 0.6 * naive
-    assert batches == data.bucketed_batches(lengths, 16, seed=0, epoch=0)
-    assert batches != data.bucketed_batches(lengths, 16, seed=0, epoch=1)
+    assert batches == data.bucketed_batches(lengths, 16, epoch_generator(0, 0))
+    assert batches != data.bucketed_batches(lengths, 16, epoch_generator(0, 1))
 
 
 @pytest.mark.parametrize(

@@ -364,14 +364,16 @@ def stack_collate(batch):
 
 
 def bucketed_batches(
-    lengths: Sequence[int], batch_size: int, seed: int, epoch: int, pool: int = 50
+    lengths: Sequence[int], batch_size: int, generator: torch.Generator, pool: int = 50
 ) -> list[list[int]]:
-    """Batches of similar-length articles, still shuffled per (seed, epoch).
+    """Batches of similar-length articles, still shuffled (by `generator` alone).
 
     Shuffle, cut into pools of `pool` batches, sort each pool by length, batch it, then shuffle
-    the batches: padding shrinks to a few tokens per batch while the order stays random.
+    the batches: padding shrinks to a few tokens per batch while the order stays random. Given
+    the engine's generator of an epoch (`fit(batch_order=...)`), the batches are a function of
+    (seed, epoch), as resume needs.
     """
-    g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    g = generator
     order = torch.randperm(len(lengths), generator=g).tolist()
     size = pool * batch_size
     batches = []

@@ -1,8 +1,9 @@
-"""One training engine for every task: fit, evaluate, checkpoints, resume, devices."""
+"""One training engine for every task: fit, evaluate, checkpoints, resume, devices, flags."""
 
 from neurallab.engine.checkpoint import CheckpointError, load_model_weights
 from neurallab.engine.device import autocast, move_to, resolve_device
 from neurallab.engine.loop import (
+    Callback,
     FitConfig,
     FitResult,
     StepOutput,
@@ -10,19 +11,33 @@ from neurallab.engine.loop import (
     evaluate,
     fit,
 )
-from neurallab.engine.seed import seed_everything
+from neurallab.engine.options import (
+    OptimizerConfig,
+    TrainingConfig,
+    add_engine_args,
+    fit_config,
+    optimizer_config,
+)
+from neurallab.engine.seed import epoch_generator, seed_everything
 
 __all__ = [
+    "Callback",
     "CheckpointError",
     "FitConfig",
     "FitResult",
+    "OptimizerConfig",
     "StepOutput",
+    "TrainingConfig",
     "TrainingDiverged",
+    "add_engine_args",
     "autocast",
+    "epoch_generator",
     "evaluate",
     "fit",
+    "fit_config",
     "load_model_weights",
     "move_to",
+    "optimizer_config",
     "resolve_device",
     "seed_everything",
 ]

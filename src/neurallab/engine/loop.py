@@ -3,18 +3,25 @@
 A task supplies a model, an optimizer, datasets and a `step(model, batch) -> StepOutput`
 function; the loop does the rest: batching with a seeded per-epoch order, mixed precision,
 gradient clipping, evaluation, metrics, checkpoints, resume, Ctrl-C and NaN handling.
+`FitConfig` holds plain values only (it is written to config.json as the run's effective
+configuration); what a task plugs in is passed to `fit` by name: `batch_order` (its own batches
+per epoch) and `callbacks` (objects whose `on_evaluation` runs after every evaluation).
 
 The hot path is what a hand-written loop does: take a batch, forward, backward, optimizer step.
 In-memory tensors (a `TensorDataset`) are indexed a batch at a time, never collated example by
 example. Per-step losses stay tensors on the device; they are read in one go every
-`FLUSH_EVERY` steps and before every evaluation or checkpoint (one host sync for many steps),
-and only then logged, checked for NaN/Inf, summed into the running averages and shown on the
-progress bar. A NaN/Inf loss therefore stops training at the next read, not at its own step:
-the weights in memory have taken those few extra steps, but no checkpoint is written after
-the bad step, and the error names the step where the loss first became NaN/Inf. Evaluation runs
-in large batches (`EVAL_BATCH_SIZE` for in-memory tensors); `last.pt` is written every
-`checkpoint_every` steps, at an evaluation when the previous one is older than
-`checkpoint_seconds`, and when training ends.
+`FLUSH_EVERY` (50) steps and before every evaluation or checkpoint (one host sync for many
+steps), and only then logged, checked for NaN/Inf, summed into the running averages and shown
+on the progress bar. A NaN/Inf loss therefore stops training within 50 steps, not at its own
+step: the weights in memory have taken those few extra steps, but no checkpoint is written
+after the bad step, and the error names the step where the loss first became NaN/Inf.
+Evaluation runs in large batches (`EVAL_BATCH_SIZE` = 1024 for in-memory tensors, no
+gradients kept). `last.pt` is written every `checkpoint_every` steps, at an evaluation only
+when the previous write is at least `checkpoint_seconds` old (so a run that evaluates every few
+milliseconds is not slowed), and when training ends.
+
+`fit` does not seed: the command seeds once (`engine.seed.seed_everything`) before building its
+model. The batch order of an epoch comes from `epoch_generator(seed, epoch)`.
 
 Resume is exact: the checkpoint stores the position inside the epoch (how many batches were
 done), the optimizer and scheduler state and every RNG state; since the batch order of an epoch
@@ -40,7 +47,7 @@ from neurallab.engine import checkpoint
 from neurallab.engine.device import autocast, move_to
 from neurallab.engine.distributed import DistributedContext
 from neurallab.engine.progress import TrainProgress
-from neurallab.engine.seed import rng_state, seed_everything, set_rng_state
+from neurallab.engine.seed import epoch_generator, rng_state, set_rng_state
 from neurallab.errors import UserError
 
 if TYPE_CHECKING:
@@ -59,17 +66,17 @@ class StepOutput:
     correct: torch.Tensor | int | None = None  # correct predictions, when accuracy applies
     summed: bool = False  # the loss is a sum over the batch (reduction='sum'), not a mean
 
-    def mean_loss(self) -> float:
-        """The batch's mean loss per example, whatever the reduction, for logging."""
-        value = float(self.loss.detach())
-        return value / self.size if self.summed else value
-
 
 StepFn = Callable[[nn.Module, Any], StepOutput]
+# A task's own batches for one epoch (lists of example indices), drawn from the epoch's
+# generator only, so that resume and every process under torchrun see the same batches.
+BatchOrder = Callable[[torch.Generator], list[list[int]]]
 
 
 @dataclass
 class FitConfig:
+    """How `fit` trains: plain values only, recorded in config.json as what the run used."""
+
     epochs: int = 1
     max_samples: int | None = None  # budget in examples instead of epochs
     batch_size: int = 32
@@ -80,24 +87,36 @@ class FitConfig:
     clip_grad: float | None = None
     eval_every: int | None = None  # optimizer steps between evaluations; None: every epoch
     checkpoint_every: int | None = None  # steps between `last.pt` writes
-    # last.pt is also written at an evaluation when the previous one is older than this,
+    # last.pt is also written at an evaluation when the previous write is at least this old,
     # and always when training ends (budget, early stop, Ctrl-C)
     checkpoint_seconds: float = 10.0
     best_metric: str | None = "val/acc"
     best_mode: Literal["max", "min"] = "max"
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     precision: str = "fp32"
-    seed: int = 0
+    seed: int = 0  # the batch order's; the command seeds the global generators with it
     resume: bool = False
     progress: bool = True
     log_every: int = 1  # steps between `train/batch_loss` points
     num_workers: int = 0
     # When the engine steps a scheduler: after each "epoch", each "step", or "manual" (the
-    # task steps it itself, e.g. from on_eval). The engine always checkpoints its state.
+    # task steps it itself, e.g. from a callback). The engine always checkpoints its state.
     scheduler_interval: Literal["epoch", "step", "manual"] = "epoch"
-    # A task may choose the batches of each epoch itself (e.g. length-bucketed batches): a
-    # function of (seed, epoch) only, so that resume stays exact. None: a seeded permutation.
-    batch_order: Callable[[int, int], list[list[int]]] | None = None
+
+
+class Callback:
+    """A named hook into `fit`: subclass it and override the events you need."""
+
+    def on_evaluation(self, step: int, metrics: dict[str, float]) -> bool | None:
+        """After each evaluation, with the metrics as logged ("val/acc", "epoch", ...).
+
+        `step` counts optimizer steps so far. Return True to stop training early.
+        """
+        return None
+
+
+# Why training ended: its budget was spent, Ctrl-C, a callback asked, or the loss became NaN/Inf.
+Stop = Literal["budget", "interrupted", "early_stop", "nan"]
 
 
 @dataclass
@@ -108,7 +127,7 @@ class FitResult:
     samples: int
     epochs: float
     seconds: float
-    stopped: str  # "budget", "interrupted", "early_stop" or "nan"
+    stopped: Stop
     history: list[dict[str, float]] = field(default_factory=list)  # every evaluation
 
 
@@ -142,14 +161,15 @@ def epoch_order(n: int, seed: int, epoch: int, shuffle: bool) -> torch.Tensor:
     """The example order of one epoch: a function of (seed, epoch) only."""
     if not shuffle:
         return torch.arange(n)
-    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-    return torch.randperm(n, generator=generator)
+    return torch.randperm(n, generator=epoch_generator(seed, epoch))
 
 
-def epoch_batches(n: int, cfg: FitConfig, epoch: int) -> list[torch.Tensor] | list[list[int]]:
+def epoch_batches(
+    n: int, cfg: FitConfig, epoch: int, batch_order: BatchOrder | None = None
+) -> list[torch.Tensor] | list[list[int]]:
     """The global batches (example indices) of one epoch: a function of (seed, epoch) only."""
-    if cfg.batch_order is not None:
-        return cfg.batch_order(cfg.seed, epoch)
+    if batch_order is not None:
+        return batch_order(epoch_generator(cfg.seed, epoch))
     batches = list(epoch_order(n, cfg.seed, epoch, cfg.shuffle).split(cfg.batch_size))
     if cfg.drop_last and batches and _count(batches[-1]) < cfg.batch_size:
         batches.pop()
@@ -290,40 +310,40 @@ def fit(
     *,
     eval_sets: dict[str, Dataset | Iterable] | None = None,
     collate_fn: Callable | None = None,
+    batch_order: BatchOrder | None = None,
     scheduler: Any = None,
-    on_eval: Callable[[int, dict[str, float]], bool | None] | None = None,
+    callbacks: Iterable[Callback] = (),
 ) -> FitResult:
     """Train `model` on `train_set` within the budget of `cfg`; see the module docstring.
 
-    `on_eval(epoch, metrics)` runs after each evaluation; returning True stops training early.
+    `batch_order(generator)` replaces the seeded permutation with the task's own batches of
+    each epoch; each callback's `on_evaluation(step, metrics)` runs after every evaluation.
     """
     dist = DistributedContext.from_env(cfg.device)
     model.to(cfg.device)
     train_model = dist.wrap(model)
-    seed_everything(cfg.seed)
-    budget = cfg.max_samples if cfg.max_samples else cfg.epochs * len(train_set)
-    loop = _Loop(model, optimizer, scheduler, run, cfg, dist, budget, train_set, step)
-    loop.eval_sets, loop.collate_fn, loop.on_eval = eval_sets or {}, collate_fn, on_eval
+    loop = _Loop(model, optimizer, scheduler, run, cfg, dist, train_set, step)
+    loop.eval_sets, loop.collate_fn = eval_sets or {}, collate_fn
+    loop.callbacks = list(callbacks)
     if cfg.resume:
         loop.restore()
 
     train_model.train()
     with _StopRequest() as ctrl_c, loop.progress:
-        loop.progress.update(loop.pos.samples)
         try:
-            while loop.stopped is None and loop.pos.samples < budget:
-                batches = epoch_batches(len(train_set), cfg, loop.pos.epoch)
+            while loop.stopped is None and loop.pos.samples < loop.budget:
+                batches = epoch_batches(len(train_set), cfg, loop.pos.epoch, batch_order)
                 if not batches:
                     raise UserError("the training set is empty")
-                todo = batches[loop.pos.batch_in_epoch :]
-                shards = batch_iterator(train_set, dist.shard(todo), collate_fn, cfg)
-                for indices, batch in zip(todo, shards, strict=True):
+                todo = batches[loop.pos.batch_in_epoch :]  # after a resume: the rest of it
+                loaded = batch_iterator(train_set, dist.shard(todo), collate_fn, cfg)
+                for indices, batch in zip(todo, loaded, strict=True):
                     out = _train_step(train_model, optimizer, step, batch, cfg)
-                    epoch_done = loop.after_step(out, _count(indices), len(batches))
+                    loop.after_step(out, _count(indices), len(batches))
                     if ctrl_c.requested and loop.stopped is None:
                         loop.stopped = "interrupted"
-                    if loop.stopped is not None or epoch_done:
-                        break
+                    if loop.stopped is not None or loop.pos.batch_in_epoch == 0:
+                        break  # stopped, or the epoch is over: its next one is drawn anew
         except BaseException:
             loop.flush(collective=False)  # the steps that did finish keep their points
             raise
@@ -373,31 +393,49 @@ class _Loop:
         run: Run,
         cfg: FitConfig,
         dist: DistributedContext,
-        budget: int,
         train_set: Dataset,
         step: StepFn,
     ) -> None:
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
-        self.run, self.cfg, self.dist, self.budget = run, cfg, dist, budget
+        self.run, self.cfg, self.dist = run, cfg, dist
         self.train_set, self.step = train_set, step
+        self.budget = cfg.max_samples if cfg.max_samples else cfg.epochs * len(train_set)
         self.eval_sets: dict[str, Any] = {}
         self.collate_fn: Callable | None = None
-        self.on_eval: Callable[[int, dict[str, float]], bool | None] | None = None
+        self.callbacks: list[Callback] = []
         self.pos = _Position()
-        self.stopped: str | None = None  # why training ends; None while it goes on
+        self.stopped: Stop | None = None  # None while training goes on
         self.diverged: _Pending | None = None  # the first step whose loss was NaN/Inf
         self.diverged_step = 0
         self.pending: list[_Pending] = []
         self.last_path, self.best_path = run.dir / "last.pt", run.dir / "best.pt"
         self.last_saved = time.perf_counter()  # when last.pt was last written
         self.session_start, self.earlier_seconds = time.perf_counter(), 0.0
-        self.progress = TrainProgress(budget, enabled=cfg.progress and dist.is_main)
+        self.progress = TrainProgress(self.budget, enabled=cfg.progress and dist.is_main)
 
-    def after_step(self, out: StepOutput, examples: int, epoch_batches: int) -> bool:
-        """The cadence after each optimizer step: schedule, log, evaluate, checkpoint.
+    def after_step(self, out: StepOutput, examples: int, epoch_batches: int) -> None:
+        """The cadence after each optimizer step, in order: count and schedule, read the
+        buffered losses, evaluate, checkpoint."""
+        epoch_done = self.advance(out, examples, epoch_batches)
+        budget_done = self.pos.samples >= self.budget
+        evaluate_now = budget_done or self.evaluation_due(epoch_done)
+        checkpoint_now = budget_done or self.checkpoint_due()
+        if evaluate_now or checkpoint_now or len(self.pending) >= FLUSH_EVERY:
+            self.flush()  # at the same steps on every rank: it may reduce across them
+        if self.stopped == "nan":
+            return
+        if evaluate_now and self.evaluate_all():
+            self.stopped = "early_stop"
+        # An evaluation also refreshes last.pt, unless the last write is younger than
+        # checkpoint_seconds: a run that evaluates every few milliseconds is not slowed.
+        stale = time.perf_counter() - self.last_saved >= self.cfg.checkpoint_seconds
+        if checkpoint_now or self.stopped is not None or (evaluate_now and stale):
+            self.save_last()
+        if budget_done and self.stopped is None:
+            self.stopped = "budget"
 
-        Returns True when the step ended an epoch.
-        """
+    def advance(self, out: StepOutput, examples: int, epoch_batches: int) -> bool:
+        """Count the step, queue its loss, step the scheduler; True if it ended an epoch."""
         pos, cfg = self.pos, self.cfg
         pos.step += 1
         pos.samples += examples
@@ -406,39 +444,22 @@ class _Loop:
         self.pending.append(_Pending(out, pos.samples - examples, pos.samples, logged))
         if self.scheduler is not None and cfg.scheduler_interval == "step":
             self.scheduler.step()
-        epoch_done = pos.batch_in_epoch == epoch_batches
-        if epoch_done:
-            pos.epoch += 1
-            pos.batch_in_epoch = 0
-            if self.scheduler is not None and cfg.scheduler_interval == "epoch":
-                self.scheduler.step()
+        if pos.batch_in_epoch < epoch_batches:
+            return False
+        pos.epoch += 1
+        pos.batch_in_epoch = 0
+        if self.scheduler is not None and cfg.scheduler_interval == "epoch":
+            self.scheduler.step()
+        return True
 
-        budget_done = pos.samples >= self.budget
-        if cfg.eval_every:
-            evaluate_now = budget_done or pos.step % cfg.eval_every == 0
-        else:
-            evaluate_now = budget_done or epoch_done
-        checkpoint_due = budget_done or bool(
-            cfg.checkpoint_every and pos.step % cfg.checkpoint_every == 0
-        )
-        if evaluate_now or checkpoint_due or len(self.pending) >= FLUSH_EVERY:
-            self.flush()  # at the same steps on every rank: it may reduce across them
-        if self.stopped == "nan":
-            return epoch_done
-        if evaluate_now and self.evaluate_all():
-            self.stopped = "early_stop"
-        # An evaluation also refreshes last.pt, unless the last one is younger than
-        # checkpoint_seconds: a run that evaluates every few milliseconds is not slowed.
-        since_saved = time.perf_counter() - self.last_saved
-        if (
-            checkpoint_due
-            or self.stopped
-            or (evaluate_now and since_saved >= cfg.checkpoint_seconds)
-        ):
-            self.save_last()
-        if budget_done and self.stopped is None:
-            self.stopped = "budget"
+    def evaluation_due(self, epoch_done: bool) -> bool:
+        if self.cfg.eval_every:
+            return self.pos.step % self.cfg.eval_every == 0
         return epoch_done
+
+    def checkpoint_due(self) -> bool:
+        every = self.cfg.checkpoint_every
+        return bool(every and self.pos.step % every == 0)
 
     def flush(self, collective: bool = True) -> None:
         """Read the pending losses at once: NaN check, running sums, log points, progress."""
@@ -471,7 +492,7 @@ class _Loop:
             self.progress.update(pending[good - 1].samples_after, values[good - 1])
 
     def evaluate_all(self) -> bool:
-        """Evaluate every split, log, keep the best; True if on_eval asks to stop."""
+        """Evaluate every split, log, keep the best; True if a callback asks to stop."""
         pos, dist = self.pos, self.dist
         metrics: dict[str, float] = {"epoch": pos.samples / max(1, len(self.train_set))}
         if pos.running_n:
@@ -492,7 +513,9 @@ class _Loop:
             if dist.is_main:
                 state = {"model": checkpoint.model_state(self.model), "metrics": metrics}
                 checkpoint.save_atomic(state, self.best_path)
-        return bool(self.on_eval is not None and self.on_eval(pos.epoch, metrics))
+        # Every callback hears of every evaluation, even after one has asked to stop.
+        stops = [bool(c.on_evaluation(pos.step, metrics)) for c in self.callbacks]
+        return any(stops)
 
     def save_last(self) -> None:
         """Write `last.pt`, unless training diverged: the last good checkpoint stays."""

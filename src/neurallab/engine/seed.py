@@ -1,4 +1,16 @@
-"""Seeding and RNG state, so a CPU run is bit-for-bit repeatable and resumable."""
+"""Seeding and RNG state, so a CPU run is bit-for-bit repeatable and resumable.
+
+One seed per run, used in one way:
+
+* A command seeds once, from `--seed`, with `seed_everything(seed)` just before it builds its
+  model: the global Python, NumPy and torch generators then produce the model's initial weights
+  and, continuing from there, whatever training draws (dropout masks, augmentation). `fit` does
+  not seed again; `--resume` restores the generators' states from the checkpoint instead.
+* The batch order of each epoch comes from its own generator, `epoch_generator(seed, epoch)`,
+  so that it is a function of (seed, epoch) alone: a resumed run, and every process under
+  torchrun, sees the same batches without replaying the global stream. Both the engine's
+  seeded permutation and a task's own batch order (e.g. length buckets) draw from it.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +19,21 @@ import random
 import numpy as np
 import torch
 
+# Spreads (seed, epoch) pairs apart: seeds s and s + 1 never share an epoch's generator seed
+# for runs shorter than a million epochs.
+_EPOCH_STRIDE = 1_000_003
+
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (CPU and every CUDA device)."""
+    """Seed Python, NumPy and torch (CPU and every CUDA device): once per run."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def epoch_generator(seed: int, epoch: int) -> torch.Generator:
+    """The generator of one epoch's batch order: seeded by (seed, epoch) only."""
+    return torch.Generator().manual_seed(seed * _EPOCH_STRIDE + epoch)
 
 
 def rng_state() -> dict:

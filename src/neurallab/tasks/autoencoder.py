@@ -10,11 +10,12 @@ import torch
 from torch import nn
 
 from neurallab.data.digits import load_mnist
-from neurallab.engine import StepOutput, fit
+from neurallab.engine import StepOutput, fit, seed_everything
+from neurallab.engine.options import TrainingConfig, add_engine_args, training_config
 from neurallab.flags import positive_int
 from neurallab.models.autoencoder import Autoencoder
 from neurallab.report.plots import image_grid, learning_curves, scatter_by_class
-from neurallab.tasks.common import add_engine_args, finish, fit_config, make_optimizer, open_run
+from neurallab.tasks.common import add_run_args, finish, open_run
 
 COMMAND = "autoencoder"
 HELP = "HW3 P2: MLP autoencoder on MNIST (MSELoss, Adam lr 1e-3, 10 epochs, 2-d bottleneck)"
@@ -23,6 +24,7 @@ SHOWN = 16  # images in the reconstruction grids
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_engine_args(parser, epochs=10, batch_size=64, lr=1e-3, optimizer="adam")
+    add_run_args(parser, COMMAND)
     parser.add_argument("--bottleneck", type=positive_int, default=2, help="latent dimensions")
     parser.add_argument(
         "--train_limit",
@@ -30,6 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="use only the first N training images (smoke tests)",
     )
+
+
+def effective_config(args: argparse.Namespace) -> TrainingConfig:
+    return training_config(args, best_metric="val/loss", best_mode="min")
 
 
 def reconstruction_step(model: nn.Module, batch) -> StepOutput:
@@ -59,24 +65,24 @@ def latent_codes(model: Autoencoder, data) -> tuple[np.ndarray, np.ndarray]:
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    cfg = fit_config(args, best_metric="val/loss", best_mode="min")
-    torch.manual_seed(args.seed)
+    config = effective_config(args)
+    seed_everything(config.seed)
     model = Autoencoder(args.bottleneck)
     train, val, test = (
         load_mnist(s, limit=args.train_limit if s == "train" else None)
         for s in ("train", "val", "test")
     )
-    run_ = open_run(COMMAND, args, model)
+    run_ = open_run(COMMAND, args, config, model)
     shown = val.tensors[0][:SHOWN]
     before = reconstructions(model, shown)
 
     result = fit(
         model,
-        make_optimizer(args, model.parameters()),
+        config.optimizer.build(model.parameters()),
         train,
         reconstruction_step,
         run_,
-        cfg,
+        config.fit,
         eval_sets={"val": val, "test": test},
     )
 

@@ -16,10 +16,11 @@ import torch
 
 from neurallab.data import images as data
 from neurallab.data.transforms import cifar_augment
-from neurallab.engine import StepOutput, fit
+from neurallab.engine import StepOutput, fit, seed_everything
+from neurallab.engine.options import TrainingConfig, add_engine_args, training_config
 from neurallab.models.cifar import Net
 from neurallab.report.plots import panels
-from neurallab.tasks.common import add_engine_args, finish, fit_config, make_optimizer, open_run
+from neurallab.tasks.common import add_run_args, finish, open_run
 from neurallab.tracking import metric_series
 
 COMMAND = "cifar"
@@ -52,11 +53,15 @@ def add_cifar_data_args(parser: argparse.ArgumentParser) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_engine_args(parser, epochs=50, batch_size=256, lr=1e-4, optimizer="adam")
-    parser.set_defaults(weight_decay=1e-3)
+    add_engine_args(parser, epochs=50, batch_size=256, lr=1e-4, optimizer="adam", weight_decay=1e-3)
+    add_run_args(parser, COMMAND)
     parser.add_argument("--batchnorm", action="store_true", help="BatchNorm1d(512) after fc1 (Q2)")
     parser.add_argument("--no_augment", action="store_true", help="train without augmentation")
     add_cifar_data_args(parser)
+
+
+def effective_config(args: argparse.Namespace) -> TrainingConfig:
+    return training_config(args, best_metric="val/acc")
 
 
 def load_cifar_splits(args: argparse.Namespace) -> dict:
@@ -90,17 +95,18 @@ def make_step(augment: bool):
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    config = effective_config(args)
     sets = load_cifar_splits(args)
-    torch.manual_seed(args.seed)
+    seed_everything(config.seed)
     model = Net(batchnorm=args.batchnorm)
-    run_ = open_run(COMMAND, args, model)
+    run_ = open_run(COMMAND, args, config, model)
     result = fit(
         model,
-        make_optimizer(args, model.parameters()),
+        config.optimizer.build(model.parameters()),
         sets["train"],
         make_step(not args.no_augment),
         run_,
-        fit_config(args, best_metric="val/acc"),
+        config.fit,
         eval_sets={"val": sets["val"]},
     )
     metrics = run_.dir / "metrics.csv"

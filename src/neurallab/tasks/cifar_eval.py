@@ -88,7 +88,13 @@ def load_test_split(args: argparse.Namespace) -> tuple[TensorDataset, str]:
     return data.load_cifar3(path), f"{path} ({kind})"
 
 
+def effective_config(args: argparse.Namespace) -> FitConfig:
+    """How the test split is evaluated: on --device, in batches of 256 (no gradients)."""
+    return FitConfig(batch_size=256, device=resolve_device(args.device))
+
+
 def run(args: argparse.Namespace) -> int:
+    config = effective_config(args)
     if not args.weights.is_file():
         raise UserError(f"--weights: {args.weights} is not a file")
     state = load(args.weights)
@@ -104,9 +110,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--weights: {args.weights} does not fit the CIFAR Net ({first})") from None
     test, described = load_test_split(args)
     print(f"cifar-test: test data {described}, {len(test)} images")
-    device = resolve_device(args.device)
-    config = FitConfig(batch_size=256, device=device)
-    metrics = evaluate(model.to(device), test, make_step(augment=False), config)
+    metrics = evaluate(model.to(config.device), test, make_step(augment=False), config)
     print(f"test accuracy {metrics['acc']:.4f} on {metrics['n']} images ({args.weights})")
     result = {"test_acc": metrics["acc"], "test_loss": metrics["loss"], "n": metrics["n"]}
     (args.weights.parent / "test.json").write_text(json.dumps(result) + "\n")

@@ -1,4 +1,4 @@
-"""What every task shares: engine flags, the run folder, optimizers, the classification step."""
+"""What every task shares: the run folder and its flags, the classification step."""
 
 from __future__ import annotations
 
@@ -10,133 +10,43 @@ import time
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
-from neurallab.engine import FitConfig, StepOutput, resolve_device
-from neurallab.engine.device import DEVICES, PRECISIONS
-from neurallab.flags import non_negative_float, non_negative_int, positive_float, positive_int
+from neurallab.engine import StepOutput, TrainingConfig
 from neurallab.tracking import TRACKERS, Run, make_tracker
 from neurallab.tracking.run import is_main_process
 
 
-def add_engine_args(
-    parser: argparse.ArgumentParser,
-    *,
-    epochs: int = 1,
-    batch_size: int = 32,
-    lr: float = 1e-3,
-    seed: int = 0,
-    optimizer: str | None = "adam",
-    clip_grad: float = 0.0,
-) -> None:
-    """Flags every training task accepts; the task chooses the defaults (the handout's)."""
-    g = parser.add_argument_group("training")
-    g.add_argument(
-        "--epochs",
-        "--n_epochs",
-        type=non_negative_int,
-        default=epochs,
-        help="passes over the training set",
-    )
-    g.add_argument(
-        "--max_samples",
-        type=positive_int,
-        default=None,
-        help="budget in training examples instead of epochs",
-    )
-    g.add_argument(
-        "--batch_size",
-        type=positive_int,
-        default=batch_size,
-        help="global batch size (split across processes under torchrun)",
-    )
-    g.add_argument("--lr", "--learning_rate", type=positive_float, default=lr, help="learning rate")
-    if optimizer is not None:
-        g.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), default=optimizer)
-        g.add_argument("--weight_decay", type=non_negative_float, default=0.0)
-        g.add_argument("--momentum", type=non_negative_float, default=0.0, help="SGD momentum")
-    g.add_argument(
-        "--clip_grad",
-        type=non_negative_float,
-        default=clip_grad,
-        help="max gradient norm (0: no clipping)",
-    )
-    g.add_argument("--seed", type=int, default=seed, help="makes CPU runs repeatable")
-    g.add_argument(
-        "--eval_every",
-        type=positive_int,
-        default=None,
-        help="steps between evaluations (default: every epoch)",
-    )
-    g.add_argument(
-        "--checkpoint_every",
-        type=positive_int,
-        default=None,
-        help="steps between checkpoints (also written at every evaluation)",
-    )
-    g.add_argument("--resume", action="store_true", help="continue the run in --run_dir")
+def add_run_args(parser: argparse.ArgumentParser, task: str) -> None:
+    """The run folder and tracker flags of a training command."""
+    g = parser.add_argument_group("run folder and tracking")
     g.add_argument(
         "--overwrite",
         action="store_true",
         help="replace the run already in the run folder (default: refuse to mix two runs)",
     )
-    g.add_argument("--device", choices=DEVICES, default="auto")
+    g.add_argument("--tracker", choices=TRACKERS, default="trackio", help="where metrics go")
+    g.add_argument("--use_wandb", action="store_true", help="the course's flag: --tracker wandb")
+    g.add_argument("--wandb_online", action="store_true", help="sync wandb (needs an account)")
+    g.add_argument("--project", default="neurallab", help="tracker project")
+    g.add_argument("--run_name", default=None, help=f"default: {task}-<time>")
     g.add_argument(
-        "--precision",
-        choices=PRECISIONS,
-        default="fp32",
-        help="bf16 runs the forward pass under autocast",
+        "--run_dir", type=Path, default=None, help=f"run folder (default: runs/{task}/<run_name>)"
     )
-    g.add_argument("--num_workers", type=non_negative_int, default=0, help="DataLoader workers")
-    g.add_argument("--no_progress", action="store_true", help="hide the progress bar")
-    t = parser.add_argument_group("tracking")
-    t.add_argument("--tracker", choices=TRACKERS, default="trackio")
-    t.add_argument("--use_wandb", action="store_true", help="the course's flag: --tracker wandb")
-    t.add_argument("--wandb_online", action="store_true", help="sync wandb (needs an account)")
-    t.add_argument("--project", default="neurallab", help="tracker project")
-    t.add_argument("--run_name", default=None, help="default: <task>-<time>")
-    t.add_argument(
-        "--run_dir", type=Path, default=None, help="run folder (default: runs/<task>/<run_name>)"
-    )
-
-
-def fit_config(args: argparse.Namespace, **overrides: Any) -> FitConfig:
-    """A FitConfig from the engine flags; `overrides` set what the task fixes itself."""
-    values = dict(
-        epochs=args.epochs,
-        max_samples=args.max_samples,
-        batch_size=args.batch_size,
-        clip_grad=args.clip_grad or None,
-        eval_every=args.eval_every,
-        checkpoint_every=args.checkpoint_every,
-        device=resolve_device(args.device),
-        precision=args.precision,
-        seed=args.seed,
-        resume=args.resume,
-        progress=not args.no_progress,
-        num_workers=args.num_workers,
-    )
-    values.update(overrides)
-    return FitConfig(**values)
-
-
-def make_optimizer(args: argparse.Namespace, params) -> torch.optim.Optimizer:
-    if args.optimizer == "sgd":
-        return torch.optim.SGD(
-            params, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay
-        )
-    if args.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
-    return torch.optim.Adam(params, lr=args.lr, weight_decay=args.weight_decay)
 
 
 def default_run_name(task: str) -> str:
     return f"{task}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def open_run(task: str, args: argparse.Namespace, model: nn.Module | None = None) -> Run:
-    """Create (or, with --resume, reopen) the run folder and its tracker; write config.json."""
+def open_run(
+    task: str,
+    args: argparse.Namespace,
+    config: TrainingConfig,
+    model: nn.Module | None = None,
+) -> Run:
+    """Create (or, with --resume, reopen) the run folder and its tracker; write config.json:
+    the flags as given, and under "effective" the configuration the run trains with."""
     from neurallab.errors import UserError
 
     run_name = args.run_name or (args.run_dir.name if args.run_dir else default_run_name(task))
@@ -149,24 +59,25 @@ def open_run(task: str, args: argparse.Namespace, model: nn.Module | None = None
             resume=getattr(args, "resume", False),
             overwrite=getattr(args, "overwrite", False),
         )
-    config = {
+    flags = {
         k: (str(v) if isinstance(v, Path) else v)
         for k, v in vars(args).items()
         if not k.startswith("_")
     }
+    record = {**flags, "seed": config.seed, "effective": config.record()}
     writes = is_main_process()
     tracker_kind = "wandb" if getattr(args, "use_wandb", False) else args.tracker
     tracker = make_tracker(
         tracker_kind if writes else "none",
         args.project,
         run_name,
-        config,
+        record,
         folder,
         resume=getattr(args, "resume", False),
         online=getattr(args, "wandb_online", False),
     )
     run = Run(folder, tracker, writes=writes)
-    run.write_config(config)
+    run.write_config(record)
     summary = {"task": task, "run_name": run_name, "command": command_line(args)}
     if model is not None:
         summary["parameters"] = count_parameters(model)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from neurallab.engine.generation import generate_samples, load_language_model
 from neurallab.flags import non_negative_float, positive_int
@@ -28,18 +29,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None, help="also write the samples as JSON")
 
 
+def effective_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The sampling settings, as `generate_samples` takes them (it seeds from `seed`)."""
+    return {
+        "prompt": args.prompt,
+        "temperatures": list(args.temperature),
+        "num_tokens": args.num_tokens,
+        "samples": args.samples,
+        "top_k": args.top_k,
+        "seed": args.seed,
+    }
+
+
 def run(args: argparse.Namespace) -> int:
+    config = effective_config(args)
     model, tokenizer = load_language_model(args.checkpoint)
-    results = generate_samples(
-        model,
-        tokenizer,
-        args.prompt,
-        args.temperature,
-        args.num_tokens,
-        args.samples,
-        args.top_k,
-        args.seed,
-    )
+    results = generate_samples(model, tokenizer, **config)
     for t, texts in results.items():
         for i, text in enumerate(texts, start=1):
             print(f"--- temperature {t:g}, sample {i} ---\n{text}\n")

@@ -15,12 +15,13 @@ import torch
 
 from neurallab.data import images as data
 from neurallab.data import transforms as T
-from neurallab.engine import StepOutput, fit
+from neurallab.engine import StepOutput, fit, seed_everything
 from neurallab.engine.checkpoint import save_atomic
+from neurallab.engine.options import TrainingConfig, add_engine_args, training_config
 from neurallab.flags import positive_int
 from neurallab.models.images import CNN, NeuralNetwork
 from neurallab.report.plots import image_grid, learning_curves
-from neurallab.tasks.common import add_engine_args, finish, fit_config, make_optimizer, open_run
+from neurallab.tasks.common import add_run_args, finish, open_run
 
 COMMAND = "img"
 HELP = "HW0 §3: image classifier (MLP or CNN) on 3-class colour pictures"
@@ -28,6 +29,7 @@ HELP = "HW0 §3: image classifier (MLP or CNN) on 3-class colour pictures"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_engine_args(parser, epochs=5, batch_size=8, lr=1e-3, seed=10999, optimizer="sgd")
+    add_run_args(parser, COMMAND)
     parser.add_argument(
         "--data_dir",
         type=Path,
@@ -42,6 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=256,
         help="resize shorter side + centre crop to this size (course: 256)",
     )
+
+
+def effective_config(args: argparse.Namespace) -> TrainingConfig:
+    return training_config(args, best_metric="val/acc")
 
 
 def prepare_batch(images: torch.Tensor, grayscale: bool) -> torch.Tensor:
@@ -91,6 +97,7 @@ def captioned_first_batches(model, sets, csvs, names, args, run, step: int) -> d
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    config = effective_config(args)
     csvs = {
         s: (args.data_dir / f"img_{s}.csv" if args.data_dir else data.default_csv(s))
         for s in data.SPLITS
@@ -99,12 +106,12 @@ def run(args: argparse.Namespace) -> int:
     sets = {
         s: data.load_image_split(p, args.image_size, num_labels=len(names)) for s, p in csvs.items()
     }
-    torch.manual_seed(args.seed)
+    seed_everything(config.seed)
     channels = 1 if args.grayscale else 3
     model = (NeuralNetwork if args.model == "simple" else CNN)(
         channels, args.image_size, len(names)
     )
-    run_ = open_run(COMMAND, args, model)
+    run_ = open_run(COMMAND, args, config, model)
     n_params = sum(p.numel() for p in model.parameters())
     print(
         f"{args.model} model, {channels}x{args.image_size}x{args.image_size} input: "
@@ -112,11 +119,11 @@ def run(args: argparse.Namespace) -> int:
     )
     result = fit(
         model,
-        make_optimizer(args, model.parameters()),
+        config.optimizer.build(model.parameters()),
         sets["train"],
         make_step(args.grayscale),
         run_,
-        fit_config(args, best_metric="val/acc"),
+        config.fit,
         eval_sets=sets,
     )
     first = captioned_first_batches(model, sets, csvs, names, args, run_, result.samples)

@@ -9,18 +9,12 @@ import time
 import torch
 
 from neurallab.data.digits import load_mnist
-from neurallab.engine import StepOutput, fit
+from neurallab.engine import StepOutput, fit, seed_everything
+from neurallab.engine.options import TrainingConfig, add_engine_args, training_config
 from neurallab.flags import positive_int
 from neurallab.models.mlp import mnist_mlp
 from neurallab.report.plots import learning_curves
-from neurallab.tasks.common import (
-    add_engine_args,
-    classification_step,
-    finish,
-    fit_config,
-    make_optimizer,
-    open_run,
-)
+from neurallab.tasks.common import add_run_args, classification_step, finish, open_run
 
 COMMAND = "mnist"
 HELP = "HW3 P1: MNIST classifier Flatten-Linear(784,64)-ReLU-Linear(64,10) with cross-entropy"
@@ -31,6 +25,7 @@ P1A_Y_HAT = [0.1, 0.1, 0.0, 0.4, 0.05, 0.05, 0.05, 0.05, 0.1, 0.1]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_engine_args(parser, epochs=10, batch_size=64, lr=1e-3, optimizer="adam")
+    add_run_args(parser, COMMAND)
     parser.add_argument("--hidden", type=positive_int, default=64, help="hidden units")
     parser.add_argument(
         "--loss",
@@ -83,6 +78,10 @@ def loss_questions() -> dict[str, float]:
     }
 
 
+def effective_config(args: argparse.Namespace) -> TrainingConfig:
+    return training_config(args, best_metric="val/acc")
+
+
 def mse_step(model: torch.nn.Module, batch) -> StepOutput:
     """P1B's alternative: MSELoss between the softmax output and the one-hot label (mean over
     the 10 components, PyTorch's default), with accuracy from the same argmax."""
@@ -96,6 +95,7 @@ def mse_step(model: torch.nn.Module, batch) -> StepOutput:
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    config = effective_config(args)
     answers = loss_questions()
     print(f"P1A  cross-entropy of y_hat for label 3: -ln(0.4) = {answers['p1a_cross_entropy']:.4f}")
     print(
@@ -104,19 +104,18 @@ def run(args: argparse.Namespace) -> int:
         f"{answers['p1b_dce_dyhat3'] / answers['p1b_dmse_dyhat3']:.1f}x)"
     )
 
-    cfg = fit_config(args, best_metric="val/acc")
-    torch.manual_seed(args.seed)
+    seed_everything(config.seed)
     model = mnist_mlp(args.hidden)
     train = load_mnist("train", limit=args.train_limit)
     evals = {"val": load_mnist("val"), "test": load_mnist("test")}
-    run_ = open_run(COMMAND, args, model)
+    run_ = open_run(COMMAND, args, config, model)
     result = fit(
         model,
-        make_optimizer(args, model.parameters()),
+        config.optimizer.build(model.parameters()),
         train,
         mse_step if args.loss == "mse" else classification_step,
         run_,
-        cfg,
+        config.fit,
         eval_sets=evals,
     )
     title = f"HW3 P1: MNIST MLP ({args.loss.replace('_', '-')} loss)"

@@ -13,20 +13,23 @@ import torch
 from torch.utils.data import TensorDataset
 
 from neurallab.data.parity import Parity, all_strings, pad_collate
-from neurallab.engine import StepOutput, fit
+from neurallab.engine import Callback, StepOutput, fit, seed_everything
 from neurallab.engine.device import single_thread
+from neurallab.engine.options import TrainingConfig, add_engine_args, training_config
 from neurallab.flags import positive_int
 from neurallab.models.parity import ParityLSTM
 from neurallab.report.plots import line_plot
-from neurallab.tasks.common import add_engine_args, finish, fit_config, make_optimizer, open_run
+from neurallab.tasks.common import add_run_args, finish, open_run
 
 COMMAND = "parity"
 HELP = "CNN/RNN Q5-Q6: train an LSTM on parity (lengths 1..5) and test length generalisation"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_engine_args(parser, epochs=2000, batch_size=100, lr=0.003, optimizer="adam")
-    parser.set_defaults(weight_decay=1e-5)
+    add_engine_args(
+        parser, epochs=2000, batch_size=100, lr=0.003, optimizer="adam", weight_decay=1e-5
+    )
+    add_run_args(parser, COMMAND)
     parser.add_argument("--hidden_dim", type=positive_int, default=64)
     parser.add_argument("--max_length", type=positive_int, default=5, help="training lengths 1..N")
     parser.add_argument("--test_max_length", type=positive_int, default=20)
@@ -36,6 +39,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="test at most this many strings per length (default: all 2**L)",
     )
+
+
+def effective_config(args: argparse.Namespace) -> TrainingConfig:
+    # Evaluated on the training set every epoch (or --eval_every steps): it stops when fit.
+    return training_config(args, best_metric="train/acc")
+
+
+class StopWhenTrainingSetIsFit(Callback):
+    """The course driver's rule: stop as soon as training accuracy reaches 100%."""
+
+    def on_evaluation(self, step: int, metrics: dict[str, float]) -> bool:
+        return metrics["train/acc"] == 1.0
 
 
 def parity_step(model: torch.nn.Module, batch) -> StepOutput:
@@ -81,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    torch.manual_seed(args.seed)
+    config = effective_config(args)
+    seed_everything(config.seed)
     model = ParityLSTM(args.hidden_dim)
     # The course's dataset, padded once by the course's collate: with every string of the
     # training set in memory, each batch is then one index into three tensors instead of
@@ -90,21 +106,16 @@ def _run(args: argparse.Namespace) -> int:
     strings = Parity("train", args.max_length)
     x, y, lengths = pad_collate([strings[i] for i in range(len(strings))])
     train = TensorDataset(x, y, torch.tensor(lengths))
-    run_ = open_run(COMMAND, args, model)
-    cfg = fit_config(args, best_metric="train/acc")
-
-    def stop_when_train_is_fit(epoch: int, metrics: dict) -> bool:
-        return metrics["train/acc"] == 1.0
-
+    run_ = open_run(COMMAND, args, config, model)
     result = fit(
         model,
-        make_optimizer(args, model.parameters()),
+        config.optimizer.build(model.parameters()),
         train,
         parity_step,
         run_,
-        cfg,
+        config.fit,
         eval_sets={"train": train},
-        on_eval=stop_when_train_is_fit,
+        callbacks=[StopWhenTrainingSetIsFit()],
     )
     accuracies = accuracy_by_length(model, args.test_max_length, args.test_samples, seed=args.seed)
     lengths = list(range(1, args.test_max_length + 1))

@@ -73,14 +73,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    budget = Budget(
+def effective_config(args: argparse.Namespace) -> Budget:
+    """What every question's runs get: the budget, the first seed, the device, the launcher."""
+    return Budget(
         quick=not args.full,
         seed=args.seed,
         device=args.device,
         rerun_before=time.time() if args.force else None,
         launcher=args.launcher,
     )
+
+
+def run(args: argparse.Namespace) -> int:
+    budget = effective_config(args)
     return reproduce(
         args.target,
         budget,

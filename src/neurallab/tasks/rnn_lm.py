@@ -8,7 +8,8 @@ whole set). Writes the course's three files (`train_losses.txt`, `val_losses.txt
 backward, clipping, update; validation and checkpoints excluded) into summary.json.
 
 The budget is `--num_sequences`, as in the course: the engine's `--epochs` and
-`--max_samples` would contradict it, so rnn-lm does not offer them and refuses them if given.
+`--max_samples` would contradict it, so rnn-lm does not offer them and refuses them, on one
+line, if given.
 """
 
 from __future__ import annotations
@@ -23,31 +24,32 @@ import torch
 from torch.utils.data import TensorDataset
 
 from neurallab.data import stories
-from neurallab.engine import StepOutput, fit
+from neurallab.engine import StepOutput, fit, seed_everything
+from neurallab.engine.options import TrainingConfig, add_engine_args, training_config
 from neurallab.errors import UserError
 from neurallab.flags import positive_int
 from neurallab.models.rnn_lm_fast import FastRNNLanguageModel
 from neurallab.report.plots import line_plot
-from neurallab.tasks.common import add_engine_args, finish, fit_config, make_optimizer, open_run
+from neurallab.tasks.common import add_run_args, finish, open_run
 
 COMMAND = "rnn-lm"
 HELP = "HW7: RNN + self-attention language model (train, validate every tenth, course files)"
 
-# Engine flags rnn-lm does not take: its budget is --num_sequences.
-NOT_OFFERED = ("epochs", "max_samples")
+BUDGET_IS_NUM_SEQUENCES = "rnn-lm's training budget is --num_sequences"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_engine_args(
-        parser, epochs=None, batch_size=128, lr=1e-3, seed=10601, optimizer="adam", clip_grad=1.0
+        parser,
+        batch_size=128,
+        lr=1e-3,
+        seed=10601,
+        optimizer="adam",
+        clip_grad=1.0,
+        eval_every_help="steps between validations (default: every tenth of --num_sequences)",
+        refuse={"epochs": BUDGET_IS_NUM_SEQUENCES, "max_samples": BUDGET_IS_NUM_SEQUENCES},
     )
-    # argparse has no public way to edit a flag after add_argument; its actions list is the
-    # documented-in-practice route. Hidden flags still parse, so run() can refuse them by name.
-    for action in parser._actions:
-        if action.dest in NOT_OFFERED:
-            action.help = argparse.SUPPRESS
-        elif action.dest == "eval_every":
-            action.help = "steps between validations (default: every tenth of --num_sequences)"
+    add_run_args(parser, COMMAND)
     parser.add_argument(
         "--num_sequences",
         type=positive_int,
@@ -73,24 +75,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def check_flags(args: argparse.Namespace) -> None:
-    """Refuse what rnn-lm does not honour, and budgets that train nothing."""
-    for dest in NOT_OFFERED:
-        if getattr(args, dest) is not None:
-            raise UserError(
-                f"--{dest}: rnn-lm's training budget is --num_sequences "
-                f"({args.num_sequences:,} sequences); --{dest} is not used"
-            )
+def effective_config(args: argparse.Namespace) -> TrainingConfig:
+    """The budget is --num_sequences; validation every --eval_every steps, else every tenth
+    of the budget (the course's); the best checkpoint has the lowest validation loss."""
     if args.num_sequences < args.batch_size:
         raise UserError(
             f"--num_sequences {args.num_sequences} is smaller than --batch_size "
             f"{args.batch_size}: not one batch would be trained"
         )
-
-
-def eval_every(args: argparse.Namespace) -> int:
-    """Steps between validations: --eval_every, else every tenth of the budget (the course)."""
-    return args.eval_every or max(1, int(args.num_sequences * 0.1) // args.batch_size)
+    tenth = max(1, int(args.num_sequences * 0.1) // args.batch_size)
+    return training_config(
+        args,
+        epochs=1,  # unused: the budget is max_samples
+        max_samples=args.num_sequences,
+        eval_every=args.eval_every or tenth,
+        best_metric="val/loss",
+        best_mode="min",
+        scheduler_interval="step",
+    )
 
 
 class StepTimer:
@@ -177,26 +179,17 @@ def load_data(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    check_flags(args)
+    config = effective_config(args)
     train, valid, vocab, tokenizer = load_data(args)
-    torch.manual_seed(args.seed)
+    seed_everything(config.seed)
     model = FastRNNLanguageModel(args.embed_dim, args.hidden_dim, vocab, args.dk, args.dv)
-    run_ = open_run(COMMAND, args, model)
+    run_ = open_run(COMMAND, args, config, model)
     # What ran, beyond the flags as given: `generate` reads the tokenizer from here.
     run_.update_summary(
-        {"tokenizer": str(Path(tokenizer).resolve()), "eval_every_steps": eval_every(args)}
+        {"tokenizer": str(Path(tokenizer).resolve()), "eval_every_steps": config.fit.eval_every}
     )
     val_set = valid if args.full_validation else TensorDataset(valid.tensors[0][: args.batch_size])
-    cfg = fit_config(
-        args,
-        epochs=1,  # unused: the budget is max_samples
-        max_samples=args.num_sequences,
-        eval_every=eval_every(args),
-        best_metric="val/loss",
-        best_mode="min",
-        scheduler_interval="step",
-    )
-    optimizer = make_optimizer(args, model.parameters())
+    optimizer = config.optimizer.build(model.parameters())
     timer = StepTimer(optimizer)
     result = fit(
         model,
@@ -204,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
         train,
         timer.wrap(lm_step),
         run_,
-        cfg,
+        config.fit,
         eval_sets={"val": val_set},
         scheduler=lr_schedule(args, optimizer),
     )

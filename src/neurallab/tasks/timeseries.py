@@ -9,10 +9,11 @@ from pathlib import Path
 import torch
 
 from neurallab.data.timeseries import UEA_SETS, load_splits
-from neurallab.engine import StepOutput, fit
+from neurallab.engine import StepOutput, fit, seed_everything
+from neurallab.engine.options import TrainingConfig, add_engine_args, training_config
 from neurallab.models.timeseries import build_series_model
 from neurallab.report.plots import learning_curves
-from neurallab.tasks.common import add_engine_args, finish, fit_config, make_optimizer, open_run
+from neurallab.tasks.common import add_run_args, finish, open_run
 
 COMMAND = "timeseries"
 HELP = "HW3 P5: multivariate time-series classification (UEA BasicMotions, JapaneseVowels, .npy)"
@@ -20,6 +21,7 @@ HELP = "HW3 P5: multivariate time-series classification (UEA BasicMotions, Japan
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_engine_args(parser, epochs=60, batch_size=16, lr=1e-3, optimizer="adam")
+    add_run_args(parser, COMMAND)
     parser.add_argument("--model", choices=("mlp", "cnn", "lstm", "gru"), default="lstm")
     parser.add_argument("--dataset", choices=UEA_SETS, default="BasicMotions")
     parser.add_argument(
@@ -30,6 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="your own data: X of shape (N, T, F) and labels of shape (N,)",
     )
+
+
+def effective_config(args: argparse.Namespace) -> TrainingConfig:
+    return training_config(args, best_metric="val/acc")
 
 
 def series_step(model: torch.nn.Module, batch) -> StepOutput:
@@ -44,13 +50,14 @@ def series_step(model: torch.nn.Module, batch) -> StepOutput:
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    config = effective_config(args)
     # --seed also draws the validation series out of the training split (was fixed at 0).
     (train, val, test), classes, features, steps = load_splits(
-        args.dataset, args.npy, seed=args.seed
+        args.dataset, args.npy, seed=config.seed
     )
-    torch.manual_seed(args.seed)
+    seed_everything(config.seed)
     model = build_series_model(args.model, steps, features, len(classes))
-    run_ = open_run(COMMAND, args, model)
+    run_ = open_run(COMMAND, args, config, model)
     name = "your arrays" if args.npy else args.dataset
     print(
         f"{name}: {len(train)}/{len(val)}/{len(test)} series, {features} channels, up to "
@@ -59,11 +66,11 @@ def run(args: argparse.Namespace) -> int:
     )
     result = fit(
         model,
-        make_optimizer(args, model.parameters()),
+        config.optimizer.build(model.parameters()),
         train,
         series_step,
         run_,
-        fit_config(args, best_metric="val/acc"),
+        config.fit,
         eval_sets={"val": val, "test": test},
     )
     run_.save_figure(

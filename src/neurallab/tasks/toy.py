@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -29,13 +28,24 @@ from torch.nn.functional import mse_loss
 from torch.utils.data import TensorDataset
 
 from neurallab.data.toy import generate_data
-from neurallab.engine import FitConfig, StepOutput, fit, resolve_device
+from neurallab.engine import (
+    Callback,
+    FitConfig,
+    OptimizerConfig,
+    StepOutput,
+    TrainingConfig,
+    fit,
+    optimizer_config,
+    resolve_device,
+    seed_everything,
+)
 from neurallab.engine.device import DEVICES, single_thread
+from neurallab.engine.options import OPTIMIZERS
 from neurallab.flags import non_negative_float, non_negative_int, positive_float, positive_int
 from neurallab.internals import backprop as hand
 from neurallab.models.toy import ToyEnsemble, ToyModel, member_mse
-from neurallab.tasks.common import finish, make_optimizer, open_run
-from neurallab.tracking import TRACKERS, Run
+from neurallab.tasks.common import add_run_args, finish, open_run
+from neurallab.tracking import Run
 
 COMMAND = "toy"
 HELP = "HW4: toy network forward/backward by hand, checked against autograd, then trained"
@@ -48,7 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Only the flags this command honours.
 
     It trains full batch on the 20 points for a fixed number of steps, so the engine's
-    epoch/sample budgets, batch size, clipping, checkpoint cadence and resume are not offered.
+    epoch/sample budgets, batch size, clipping, precision, checkpoint cadence and resume are
+    not offered. `effective_config` turns these flags into the configuration that runs.
     """
     g = parser.add_argument_group("Exercise 5 training")
     g.add_argument(
@@ -62,10 +73,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--lr", "--learning_rate", type=positive_float, default=0.03, help="learning rate"
     )
+    g.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="optimizer")
     g.add_argument(
-        "--optimizer", choices=("sgd", "adam", "adamw"), default="adam", help="optimizer"
+        "--momentum",
+        type=non_negative_float,
+        default=None,
+        help="momentum of --optimizer sgd (default: 0)",
     )
-    g.add_argument("--momentum", type=non_negative_float, default=0.0, help="SGD momentum")
     g.add_argument("--weight_decay", type=non_negative_float, default=0.0, help="weight decay (L2)")
     g.add_argument(
         "--seed",
@@ -84,7 +98,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--eval_every",
         type=positive_int,
         default=250,
-        help="steps between measurements of every initialisation's MSE (each writes last.pt)",
+        help="steps between measurements of every initialisation's MSE",
     )
     g.add_argument("--device", choices=DEVICES, default="cpu", help="cpu: the network is tiny")
     g.add_argument("--no_progress", action="store_true", help="hide the progress bar")
@@ -119,15 +133,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=100,
         help="size of the fresh test set (the handout uses 100)",
     )
-    t = parser.add_argument_group("tracking")
-    t.add_argument("--tracker", choices=TRACKERS, default="trackio", help="where metrics go")
-    t.add_argument("--project", default="neurallab", help="tracker project")
-    t.add_argument("--run_name", default=None, help="default: toy-<time>")
-    t.add_argument("--run_dir", type=Path, default=None, help="default: runs/toy/<run_name>")
-    t.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace the run already in the run folder (default: refuse to mix two runs)",
+    add_run_args(parser, COMMAND)
+
+
+def effective_config(args: argparse.Namespace) -> TrainingConfig:
+    """What the run trains with. `fit`: Exercise 5 on the 20 points; `task["fresh_fit"]`: the
+    variant trained on a fresh sample at every step (None with --fresh_steps 0)."""
+    fresh_steps = args.steps if args.fresh_steps is None else args.fresh_steps
+    device = resolve_device(args.device)
+
+    def full_batch_steps(steps: int, batch_size: int) -> FitConfig:
+        return FitConfig(
+            max_samples=steps * batch_size,  # the budget: exactly `steps` optimizer steps
+            batch_size=batch_size,
+            # In order, as the handout's `model(X)`: full batches need no shuffling, and the
+            # fresh-sample stream is i.i.d. already.
+            shuffle=False,
+            eval_every=min(args.eval_every, steps),
+            best_metric=None,
+            device=device,
+            seed=args.seed,
+            progress=not args.no_progress,
+            log_every=max(1, steps // 500),
+        )
+
+    return TrainingConfig(
+        fit=full_batch_steps(args.steps, N_POINTS),
+        optimizer=optimizer_config(args),
+        task={
+            "inits": args.inits,
+            "fresh_steps": fresh_steps,
+            "fresh_fit": full_batch_steps(fresh_steps, args.fresh_batch) if fresh_steps else None,
+        },
     )
 
 
@@ -214,14 +251,16 @@ def notebook_fresh_model(seed: int) -> ToyModel:
     """The Ex5 cell's `ToyModel()` had the notebook begun with `torch.manual_seed(seed)`.
 
     The notebook draws, in order: the 20 points, W1..B2, the ExampleNetwork cell, the Ex4
-    ToyModel, then this one.
+    ToyModel, then this one. They are replayed on a forked generator: the run's own stream
+    (seeded once from --seed) is left where it was.
     """
-    torch.manual_seed(seed)
-    generate_data(N_POINTS)
-    hand.ToyParams.init()
-    example_network_cell()
-    ToyModel()
-    return ToyModel()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        generate_data(N_POINTS)
+        hand.ToyParams.init()
+        example_network_cell()
+        ToyModel()
+        return ToyModel()
 
 
 def ensemble_mse_step(model: ToyEnsemble, batch) -> StepOutput:
@@ -234,59 +273,50 @@ def ensemble_mse_step(model: ToyEnsemble, batch) -> StepOutput:
     return StepOutput(loss=per_member.sum(), size=len(per_member), summed=True)
 
 
-def train_members(
-    args: argparse.Namespace,
-    ensemble: ToyEnsemble,
-    train_set: TensorDataset,
-    batch_size: int,
-    steps: int,
-    run: Run,
-    scored: dict[str, tuple[torch.Tensor, torch.Tensor]],
-) -> dict[str, list]:
-    """Train every member for `steps` optimizer steps; every --eval_every steps record each
-    member's MSE on each set of `scored` (name -> (X, Y)). Returns the history."""
-    device = resolve_device(args.device)
-    eval_every = min(args.eval_every, steps)
-    history: dict[str, list] = {"steps": [], **{name: [] for name in scored}}
-    on_device = {name: (x.to(device), y.to(device)) for name, (x, y) in scored.items()}
+class RecordMSE(Callback):
+    """At every evaluation: each member's MSE on each scored set (name -> (X, Y)), logged and
+    kept as the history that the answers and the plot come from."""
 
-    def record(epoch: int, metrics: dict[str, float]) -> None:
-        # The engine evaluates every eval_every steps and once at the end of the budget.
-        step = min((len(history["steps"]) + 1) * eval_every, steps)
-        history["steps"].append(step)
+    def __init__(
+        self,
+        ensemble: ToyEnsemble,
+        scored: dict[str, tuple[torch.Tensor, torch.Tensor]],
+        run: Run,
+        cfg: FitConfig,
+    ) -> None:
+        self.ensemble, self.run, self.batch_size = ensemble, run, cfg.batch_size
+        self.scored = {
+            name: (x.to(cfg.device), y.to(cfg.device)) for name, (x, y) in scored.items()
+        }
+        self.history: dict[str, list] = {"steps": [], **{name: [] for name in scored}}
+
+    def on_evaluation(self, step: int, metrics: dict[str, float]) -> None:
+        self.history["steps"].append(step)
         logged: dict[str, float] = {}
         with torch.no_grad():
-            for name, (x, y) in on_device.items():
-                mse = member_mse(ensemble(x), y).cpu()
-                history[name].append(mse.tolist())
+            for name, (x, y) in self.scored.items():
+                mse = member_mse(self.ensemble(x), y).cpu()
+                self.history[name].append(mse.tolist())
                 logged[f"{name}/mse_init0"] = float(mse[0])
                 logged[f"{name}/mse_median"] = float(mse.median())
                 logged[f"{name}/inits_below_target"] = float((mse < TARGET).sum())
-        run.log(logged, step=step * batch_size)
+        self.run.log(logged, step=step * self.batch_size)
 
-    cfg = FitConfig(
-        max_samples=steps * batch_size,  # the budget: exactly `steps` optimizer steps
-        batch_size=batch_size,
-        # In order, as the handout's `model(X)`: full batches need no shuffling, and the
-        # fresh-sample stream is i.i.d. already.
-        shuffle=False,
-        eval_every=eval_every,
-        best_metric=None,
-        device=device,
-        seed=args.seed,
-        progress=not args.no_progress,
-        log_every=max(1, steps // 500),
-    )
-    fit(
-        ensemble,
-        make_optimizer(args, ensemble.parameters()),
-        train_set,
-        ensemble_mse_step,
-        run,
-        cfg,
-        on_eval=record,
-    )
-    return history
+
+def train_members(
+    settings: OptimizerConfig,
+    cfg: FitConfig,
+    ensemble: ToyEnsemble,
+    train_set: TensorDataset,
+    run: Run,
+    scored: dict[str, tuple[torch.Tensor, torch.Tensor]],
+) -> dict[str, list]:
+    """Train every member with `cfg` (full batches, a budget of whole steps) and the optimizer
+    `settings`; returns each member's MSE on each set of `scored` at every evaluation."""
+    recorder = RecordMSE(ensemble, scored, run, cfg)
+    optimizer = settings.build(ensemble.parameters())
+    fit(ensemble, optimizer, train_set, ensemble_mse_step, run, cfg, callbacks=[recorder])
+    return recorder.history
 
 
 def run(args: argparse.Namespace) -> int:
@@ -299,9 +329,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    fresh_steps = args.steps if args.fresh_steps is None else args.fresh_steps
-    # The notebook's cells, in order, from its own seed.
-    torch.manual_seed(args.seed)
+    config = effective_config(args)
+    fresh_steps = config.task["fresh_steps"]
+    # The notebook's cells, in order, from its own seed (the run's one seeding).
+    seed_everything(config.seed)
     X, Y = generate_data(N_POINTS)
     params = hand.ToyParams.init()
     example_network_cell()
@@ -314,12 +345,12 @@ def _run(args: argparse.Namespace) -> int:
     answers = exercises_1_to_4(X, Y, params, ex4_model, args.small_lr, args.large_lr)
     _print_exercises_1_to_4(answers)
 
-    # config.json records the effective setting (args itself is never changed).
-    effective = argparse.Namespace(**{**vars(args), "fresh_steps": fresh_steps})
-    run_ = open_run(COMMAND, effective, ex4_model)
+    run_ = open_run(COMMAND, args, config, ex4_model)
     scored = {"fixed": (X, Y), "fresh": (X2, Y2)}
     ensemble = ToyEnsemble(members)
-    history = train_members(args, ensemble, TensorDataset(X, Y), N_POINTS, args.steps, run_, scored)
+    history = train_members(
+        config.optimizer, config.fit, ensemble, TensorDataset(X, Y), run_, scored
+    )
     answers.update(
         ex5_seeds=[args.seed + k for k in range(args.inits)],
         ex5_steps=args.steps,
@@ -337,11 +368,10 @@ def _run(args: argparse.Namespace) -> int:
         # The same initialisations again, each step on a new sample of the distribution.
         fresh_run = Run(run_.dir / "fresh")  # files only: one tracked run per command
         fresh_history = train_members(
-            args,
+            config.optimizer,
+            config.task["fresh_fit"],
             ToyEnsemble(members),
             TensorDataset(*stream),
-            args.fresh_batch,
-            fresh_steps,
             fresh_run,
             scored,
         )

@@ -23,7 +23,8 @@ from pathlib import Path
 import torch
 
 from neurallab.data import text as data
-from neurallab.engine import StepOutput, fit
+from neurallab.engine import Callback, StepOutput, fit, seed_everything
+from neurallab.engine.options import TrainingConfig, add_engine_args, training_config
 from neurallab.flags import positive_int
 from neurallab.models.text import (
     POOLINGS,
@@ -32,14 +33,8 @@ from neurallab.models.text import (
     TextClassificationModel,
 )
 from neurallab.report.plots import histogram, line_plot
-from neurallab.tasks.common import (
-    add_engine_args,
-    classification_step,
-    finish,
-    fit_config,
-    make_optimizer,
-    open_run,
-)
+from neurallab.tasks.common import add_run_args, classification_step, finish, open_run
+from neurallab.tracking import Run
 
 COMMAND = "txt"
 HELP = "HW0 §4: news topic classifier (EmbeddingBag baseline or LSTM) on BBC News"
@@ -69,6 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_engine_args(
         parser, epochs=5, batch_size=8, lr=5.0, seed=10999, optimizer="sgd", clip_grad=0.1
     )
+    add_run_args(parser, COMMAND)
     parser.add_argument(
         "--data_dir",
         type=Path,
@@ -124,6 +120,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--length_histogram",
         action="store_true",
         help="save a histogram of raw article lengths (no truncation/padding)",
+    )
+
+
+def effective_config(args: argparse.Namespace) -> TrainingConfig:
+    return training_config(
+        args,
+        best_metric="val/acc",
+        # Evaluation batches of 64 whatever the training batch: the same accuracies (every
+        # model here gives each article the same logits in any batch, except pooling over
+        # per-batch padding), a fraction of the time for the LSTM. Unpadded articles of
+        # unequal length cannot be stacked: those are evaluated at the training batch size.
+        eval_batch_size=(
+            args.batch_size
+            if args.padding == "max_len" and args.max_len < 1
+            else max(64, args.batch_size)
+        ),
+        scheduler_interval="manual",  # DivideLrWhenValAccDrops steps it
     )
 
 
@@ -239,12 +252,32 @@ class TrainingClock:
         return self.step(model, batch)
 
 
+class DivideLrWhenValAccDrops(Callback):
+    """The starter's rule (that of the PyTorch tutorial it is based on): divide the learning
+    rate by 10 whenever validation accuracy falls below its best so far."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, run: Run, train_size: int) -> None:
+        self.optimizer, self.run, self.train_size = optimizer, run, train_size
+        self.scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.1)
+        self.best: float | None = None
+
+    def on_evaluation(self, step: int, metrics: dict[str, float]) -> None:
+        acc = metrics["val/acc"]
+        if self.best is not None and acc < self.best:
+            self.scheduler.step()
+        else:
+            self.best = acc
+        samples = round(metrics["epoch"] * self.train_size)
+        self.run.log({"lr": self.optimizer.param_groups[0]["lr"]}, step=samples)
+
+
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    torch.manual_seed(args.seed)
+    config = effective_config(args)
+    seed_everything(config.seed)
     sets, info, names, train_articles, tokenizer = load_splits(args)
     model = build_model(args, info)
-    run_ = open_run(COMMAND, args, model)
+    run_ = open_run(COMMAND, args, config, model)
     used = pipeline(args)
     run_.update_summary({"pipeline": used})
     print(
@@ -264,42 +297,13 @@ def run(args: argparse.Namespace) -> int:
         )
         run_.update_summary({"length_stats": _length_stats(lengths)})
 
-    optimizer = make_optimizer(args, model.parameters())
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.1)
-    best_val = {"acc": None}
-
-    def step_lr_when_val_acc_drops(epoch: int, metrics: dict) -> None:
-        # The starter's rule (that of the PyTorch tutorial it is based on): divide the
-        # learning rate by 10 whenever validation accuracy falls below its best so far.
-        acc = metrics["val/acc"]
-        if best_val["acc"] is not None and acc < best_val["acc"]:
-            scheduler.step()
-        else:
-            best_val["acc"] = acc
-        run_.log(
-            {"lr": optimizer.param_groups[0]["lr"]}, step=int(metrics["epoch"] * len(sets["train"]))
-        )
-
+    optimizer = config.optimizer.build(model.parameters())
+    lr_rule = DivideLrWhenValAccDrops(optimizer, run_, len(sets["train"]))
     lengths = sets["train"].lengths()
-    cfg = fit_config(
-        args,
-        best_metric="val/acc",
-        # Evaluation batches of 64 whatever the training batch: the same accuracies (every
-        # model here gives each article the same logits in any batch, except pooling over
-        # per-batch padding), a fraction of the time for the LSTM. Unpadded articles of
-        # unequal length cannot be stacked: those are evaluated at the training batch size.
-        eval_batch_size=(
-            args.batch_size
-            if args.padding == "max_len" and args.max_len < 1
-            else max(64, args.batch_size)
-        ),
-        scheduler_interval="manual",
-        batch_order=(
-            (lambda seed, epoch: data.bucketed_batches(lengths, args.batch_size, seed, epoch))
-            if args.padding == "bucket"
-            else None
-        ),
-    )
+
+    def length_buckets(generator: torch.Generator) -> list[list[int]]:
+        return data.bucketed_batches(lengths, config.fit.batch_size, generator)
+
     collate = data.stack_collate if args.padding == "max_len" else data.pad_collate(info.pad_idx)
     clock = TrainingClock(classification_step)
     result = fit(
@@ -308,11 +312,12 @@ def run(args: argparse.Namespace) -> int:
         sets["train"],
         clock,
         run_,
-        cfg,
+        config.fit,
         eval_sets={"val": sets["val"], "test": sets["test"]},
         collate_fn=collate,
-        scheduler=scheduler,
-        on_eval=step_lr_when_val_acc_drops,
+        batch_order=length_buckets if args.padding == "bucket" else None,
+        scheduler=lr_rule.scheduler,
+        callbacks=[lr_rule],
     )
     epochs = list(range(1, len(result.history) + 1))
     run_.save_figure(
