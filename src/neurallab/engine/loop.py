@@ -428,8 +428,7 @@ class _Loop:
             self.stopped = "early_stop"
         # An evaluation also refreshes last.pt, unless the last write is younger than
         # checkpoint_seconds: a run that evaluates every few milliseconds is not slowed.
-        stale = time.perf_counter() - self.last_saved >= self.cfg.checkpoint_seconds
-        if checkpoint_now or self.stopped is not None or (evaluate_now and stale):
+        if checkpoint_now or self.stopped is not None or (evaluate_now and self.last_is_old()):
             self.save_last()
         if budget_done and self.stopped is None:
             self.stopped = "budget"
@@ -460,6 +459,9 @@ class _Loop:
     def checkpoint_due(self) -> bool:
         every = self.cfg.checkpoint_every
         return bool(every and self.pos.step % every == 0)
+
+    def last_is_old(self) -> bool:
+        return time.perf_counter() - self.last_saved >= self.cfg.checkpoint_seconds
 
     def flush(self, collective: bool = True) -> None:
         """Read the pending losses at once: NaN check, running sums, log points, progress."""
