@@ -67,7 +67,9 @@ def test_rnn_lm_refuses_budget_flags_it_does_not_use_and_hides_them(tmp_path, ca
     data = _course_files(tmp_path)
     base = ["rnn-lm", *data, *QUIET, "--num_sequences", "16", "--batch_size", "8"]
     for flag, value in (("--epochs", "3"), ("--max_samples", "32")):
-        assert main([*base, flag, value, "--run_dir", str(tmp_path / flag.strip("-"))]) == 1
+        with pytest.raises(SystemExit) as exc:  # refused while parsing, like a bad value
+            main([*base, flag, value, "--run_dir", str(tmp_path / flag.strip("-"))])
+        assert exc.value.code == 2
         err = capsys.readouterr().err.strip()
         assert flag in err and "--num_sequences" in err and len(err.splitlines()) == 1
     with pytest.raises(SystemExit):
