@@ -141,8 +141,8 @@ def test_results_folder_keeps_answers_for_later_sessions_and_feeds_quick_vs_full
     import json
 
     from neurallab.cli import main
-    from neurallab.experiments.reproduce import config_key, questions
     from neurallab.experiments.base import Budget
+    from neurallab.experiments.reproduce import config_key, questions
 
     monkeypatch.chdir(tmp_path)
     common = ["reproduce", "hw4", "--quick", "--only", "Ex2", "--report", "report"]
