@@ -27,21 +27,16 @@ COMMAND = "cifar"
 HELP = "CNN/RNN Q1-Q2: the CIFAR-3 CNN (--batchnorm for Q2), saving the best weights"
 
 
-def add_cifar_data_args(parser: argparse.ArgumentParser) -> None:
+def add_cifar_data_args(
+    parser: argparse.ArgumentParser,
+    data_dir_help: str = "folder with the CIFAR-3 pickles train.pkl/val.pkl/test.pkl "
+    "(default: the prepared clip-art CIFAR-3)",
+    cifar10_help: str = "real CIFAR-10 python batches instead (cifar-10-batches-py)",
+) -> None:
+    """The data flags of `cifar` and `cifar-test`: course pickles, or real CIFAR-10 classes."""
     g = parser.add_argument_group("data")
-    g.add_argument(
-        "--data_dir",
-        type=Path,
-        default=None,
-        help="folder with the CIFAR-3 pickles train.pkl/val.pkl/test.pkl "
-        "(default: the prepared clip-art CIFAR-3)",
-    )
-    g.add_argument(
-        "--cifar10_dir",
-        type=Path,
-        default=None,
-        help="real CIFAR-10 python batches instead (cifar-10-batches-py)",
-    )
+    g.add_argument("--data_dir", type=Path, default=None, help=data_dir_help)
+    g.add_argument("--cifar10_dir", type=Path, default=None, help=cifar10_help)
     g.add_argument(
         "--classes",
         type=int,

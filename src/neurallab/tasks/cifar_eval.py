@@ -20,7 +20,7 @@ from neurallab.engine.checkpoint import load
 from neurallab.engine.device import DEVICES
 from neurallab.errors import UserError
 from neurallab.models.cifar import Net
-from neurallab.tasks.cifar import make_step
+from neurallab.tasks.cifar import add_cifar_data_args, make_step
 
 COMMAND = "cifar-test"
 HELP = "CNN/RNN Q3: evaluate saved CIFAR-3 weights on the test split"
@@ -42,27 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="where to evaluate (auto: CUDA, then MPS, then the CPU)",
     )
-    g = parser.add_argument_group("data")
-    g.add_argument(
-        "--data_dir",
-        type=Path,
-        default=None,
-        help="folder with the course's cifar10_hst_test or a test.pkl (default: "
+    add_cifar_data_args(
+        parser,
+        data_dir_help="folder with the course's cifar10_hst_test or a test.pkl (default: "
         "./cifar10_hst_test if present, else the prepared clip-art CIFAR-3)",
-    )
-    g.add_argument(
-        "--cifar10_dir",
-        type=Path,
-        default=None,
-        help="real CIFAR-10 python batches instead (its test_batch)",
-    )
-    g.add_argument(
-        "--classes",
-        type=int,
-        nargs=3,
-        default=(0, 1, 2),
-        metavar="C",
-        help="the three CIFAR-10 classes to keep (with --cifar10_dir)",
+        cifar10_help="real CIFAR-10 python batches instead (its test_batch)",
     )
 
 
