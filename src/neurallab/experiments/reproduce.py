@@ -27,6 +27,7 @@ import time
 import traceback
 from pathlib import Path
 
+from neurallab.atomic import write_json_atomic
 from neurallab.experiments.base import Answer, Budget, Question
 from neurallab.experiments.budgets import budget_table
 
@@ -159,17 +160,24 @@ def read_answer(path: Path, key: str) -> dict | None:
 
 
 def export_answer(record: dict, folder: Path) -> None:
-    """Copy a finished answer and its plots into a results folder (replacing what was there)."""
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+    """Copy a finished answer and its plots into a results folder, replacing what was there.
+
+    The copy is made beside `folder` and renamed into place, so an interrupted export leaves
+    the previous answer (or none), never half of one.
+    """
+    staging = folder.with_name(folder.name + ".partial")
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
     names = []
     for src in map(Path, record["images"]):
         if src.exists():
-            shutil.copyfile(src, folder / src.name)
+            shutil.copyfile(src, staging / src.name)
             names.append(src.name)
-    exported = {**record, "images": names}
-    (folder / "answer.json").write_text(json.dumps(exported, indent=1, default=str))
+    write_json_atomic(staging / "answer.json", {**record, "images": names})
+    if folder.exists():
+        shutil.rmtree(folder)
+    staging.rename(folder)
 
 
 def answer_question(
@@ -220,7 +228,7 @@ def answer_question(
         "machine": machine(),
         "source": source_version(),
     }
-    cache.write_text(json.dumps(record, indent=1, default=str))
+    write_json_atomic(cache, record)
     if ok and results is not None:
         export_answer(record, results)
     return record
