@@ -10,6 +10,12 @@ One seed per run, used in one way:
   so that it is a function of (seed, epoch) alone: a resumed run, and every process under
   torchrun, sees the same batches without replaying the global stream. Both the engine's
   seeded permutation and a task's own batch order (e.g. length buckets) draw from it.
+
+The other uses of the seed are named where they happen: toy replays the notebook's draws of
+initialisation k from `seed + k` on a forked generator (the run's stream is left alone);
+timeseries draws its validation split with `numpy.random.default_rng(seed)`; parity's
+`--test_samples` draws from a generator seeded with the seed; `generate`, a command of its
+own, seeds once from its `--seed` before sampling.
 """
 
 from __future__ import annotations
