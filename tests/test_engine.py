@@ -363,3 +363,30 @@ def test_fit_does_not_reseed_the_global_generators(tmp_path):
     cfg = FitConfig(epochs=1, batch_size=96, progress=False, seed=7, best_metric=None)
     fit(model, torch.optim.SGD(model.parameters(), lr=0.1), _data(), step, Run(tmp_path), cfg)
     assert drawn == [expected]
+
+
+def test_best_checkpoint_is_written_with_last_and_holds_the_best_evaluation(tmp_path, monkeypatch):
+    written = []
+    save = checkpoint.save_atomic
+
+    def spy(state, path, keep_previous=False):
+        written.append(path.name)
+        save(state, path, keep_previous)
+
+    monkeypatch.setattr(checkpoint, "save_atomic", spy)
+    cfg = FitConfig(
+        epochs=4,
+        batch_size=10,
+        progress=False,
+        eval_every=3,
+        checkpoint_every=20,
+        checkpoint_seconds=3600,
+        best_metric="train/avg_loss",
+        best_mode="min",
+    )
+    result = _train(tmp_path, cfg)
+    # 14 evaluations improve the best now and then; best.pt is written only beside last.pt.
+    assert written == ["best.pt", "last.pt", "best.pt", "last.pt"]
+    best = checkpoint.load(tmp_path / "best.pt")
+    assert best["metrics"] == result.best
+    assert result.best["train/avg_loss"] == min(h["train/avg_loss"] for h in result.history)

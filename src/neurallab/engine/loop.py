@@ -18,7 +18,8 @@ after the bad step, and the error names the step where the loss first became NaN
 Evaluation runs in large batches (`EVAL_BATCH_SIZE` = 1024 for in-memory tensors, no
 gradients kept). `last.pt` is written every `checkpoint_every` steps, at an evaluation only
 when the previous write is at least `checkpoint_seconds` old (so a run that evaluates every few
-milliseconds is not slowed), and when training ends.
+milliseconds is not slowed), and when training ends; `best.pt` (the weights of the best
+evaluation so far, kept in memory) is written together with `last.pt`, so the two agree.
 
 `fit` does not seed: the command seeds once (`engine.seed.seed_everything`) before building its
 model. The batch order of an epoch comes from `epoch_generator(seed, epoch)`.
@@ -409,6 +410,7 @@ class _Loop:
         self.diverged_step = 0
         self.pending: list[_Pending] = []
         self.last_path, self.best_path = run.dir / "last.pt", run.dir / "best.pt"
+        self.unsaved_best: dict | None = None  # best.pt's content, until last.pt is written
         self.last_saved = time.perf_counter()  # when last.pt was last written
         self.session_start, self.earlier_seconds = time.perf_counter(), 0.0
         self.progress = TrainProgress(self.budget, enabled=cfg.progress and dist.is_main)
@@ -512,16 +514,33 @@ class _Loop:
         best = self.cfg.best_metric
         if best in metrics and _improves(metrics[best], pos.best_value, self.cfg):
             pos.best_value, pos.best_metrics = metrics[best], dict(metrics)
-            if dist.is_main:
-                state = {"model": checkpoint.model_state(self.model), "metrics": metrics}
-                checkpoint.save_atomic(state, self.best_path)
+            if dist.is_main:  # a copy in memory; written to best.pt together with last.pt
+                weights = checkpoint.model_state(self.model)
+                weights = {
+                    k: v.detach().clone() if isinstance(v, torch.Tensor) else v
+                    for k, v in weights.items()
+                }
+                self.unsaved_best = {"model": weights, "metrics": metrics}
         # Every callback hears of every evaluation, even after one has asked to stop.
         stops = [bool(c.on_evaluation(pos.step, metrics)) for c in self.callbacks]
         return any(stops)
 
+    def save_best(self) -> None:
+        """Write `best.pt` if a better evaluation came since it was last written.
+
+        It is written with `last.pt` (and when training ends), so that the two always agree
+        on which evaluation was the best: one fsync'd write per checkpoint, not per
+        improvement (early in a run nearly every evaluation improves).
+        """
+        if self.unsaved_best is not None:
+            checkpoint.save_atomic(self.unsaved_best, self.best_path)
+            self.unsaved_best = None
+
     def save_last(self) -> None:
-        """Write `last.pt`, unless training diverged: the last good checkpoint stays."""
+        """Write `last.pt` and `best.pt`; after a NaN/Inf loss only `best.pt` (a good
+        evaluation's): the last good `last.pt` stays."""
         self.flush()
+        self.save_best()
         if self.stopped == "nan":
             return
         self.pos.seconds = self.earlier_seconds + time.perf_counter() - self.session_start
@@ -559,6 +578,7 @@ class _Loop:
     def finish(self) -> FitResult:
         """Record the summary; raise if training diverged or was interrupted."""
         self.flush()
+        self.save_best()
         pos, stopped = self.pos, self.stopped or "budget"
         if self.diverged is not None:  # report where the last good step left off
             pos.step, pos.samples = self.diverged_step - 1, self.diverged.samples_before

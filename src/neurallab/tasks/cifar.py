@@ -2,8 +2,9 @@
 
 Course settings: batch 256, Adam lr 1e-4 with weight decay 1e-3, 50 epochs, augmentation
 (colour jitter, rotation up to 30 degrees, horizontal flip), pixels normalised as x/127.5 - 1.
-The weights are saved whenever validation accuracy improves (`best.pt`; the handout says
-"lower", a slip: a lower accuracy is worse); `neurallab cifar-test` evaluates them on test.
+The weights of the epoch with the best validation accuracy are kept (`best.pt`, written with
+each checkpoint; the handout says "lower", a slip: a lower accuracy is worse); `neurallab
+cifar-test` evaluates them on test.
 """
 
 from __future__ import annotations
