@@ -324,8 +324,7 @@ def fit(
     model.to(cfg.device)
     train_model = dist.wrap(model)
     loop = _Loop(model, optimizer, scheduler, run, cfg, dist, train_set, step)
-    loop.eval_sets, loop.collate_fn = eval_sets or {}, collate_fn
-    loop.callbacks = list(callbacks)
+    loop.eval_sets, loop.collate_fn, loop.callbacks = eval_sets or {}, collate_fn, list(callbacks)
     if cfg.resume:
         loop.restore()
 
