@@ -149,3 +149,29 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
     assert [p.name for p in path.parent.iterdir()] == ["config.json"]
     write_atomic(path, lambda f: f.write(b"{}"), keep_previous=True)
     assert path.read_text() == "{}" and json.loads(previous_path(path).read_text())["lr"] == 0.1
+
+
+def test_a_finished_trackio_run_says_nothing_more_at_exit(tmp_path):
+    """trackio finishes its current run again at interpreter exit; once our tracker has
+    finished it, nothing more is printed (reproduce's output stays one line per question)."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "from neurallab.tracking.trackio_ import TrackioTracker\n"
+        "t = TrackioTracker('p', 'r', {}, False)\n"
+        "t.log({'a': 1.0}, 0)\n"
+        "t.finish()\n"
+        "print('END-OF-SCRIPT')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "TRACKIO_DIR": str(tmp_path)},
+        check=True,
+    ).stdout
+    assert "END-OF-SCRIPT" in out
+    assert out.split("END-OF-SCRIPT", 1)[1].strip() == ""

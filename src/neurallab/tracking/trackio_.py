@@ -56,3 +56,7 @@ class TrackioTracker:
 
     def finish(self) -> None:
         self._run.finish()
+        # trackio finishes its "current run" again at interpreter exit, printing its message a
+        # second time outside the run's log; this run is finished, so it is current no more.
+        if self._trackio.context_vars.current_run.get() is self._run:
+            self._trackio.context_vars.current_run.set(None)
