@@ -171,7 +171,25 @@ def test_results_folder_keeps_answers_for_later_sessions_and_feeds_quick_vs_full
     assert main([*common, "--out", "second", "--results", "results/quick"]) == 0
     printed = capsys.readouterr().out
     assert "1 of 1 questions timed in results/quick" in printed
-    assert kept.stat().st_mtime_ns == before and not (tmp_path / "second" / "quick").exists()
+    assert kept.stat().st_mtime_ns == before
+    assert not list((tmp_path / "second").rglob("answer.json")), "reused, not run again"
     report = (tmp_path / "report" / "report.md").read_text()
     assert "Quick vs full" in report and "| no |" in report
     assert "0 of 1 verdicts the same at both budgets" in report
+
+
+def test_a_second_reproduce_on_the_same_folders_refuses_on_one_line(tmp_path, monkeypatch, capsys):
+    """Two reproduces writing one results folder would interleave their runs: the second one
+    stops with a one-line error naming the folder, and writes nothing."""
+    from neurallab.cli import main
+    from neurallab.experiments.reproduce import only_writer
+
+    monkeypatch.chdir(tmp_path)
+    argv = ["reproduce", "hw4", "--quick", "--only", "Ex4", "--out", "out", "--report", "r"]
+    with only_writer(tmp_path / "results" / "quick"):
+        code = main([*argv, "--results", "results/quick"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1 and "results/quick" in err[0] and "another" in err[0]
+    assert not (tmp_path / "out" / "quick" / "hw4").exists()
+    assert not (tmp_path / "results" / "quick" / "hw4").exists()
+    assert main([*argv, "--results", "results/quick"]) == 0  # once the lock is released

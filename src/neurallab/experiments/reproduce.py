@@ -15,6 +15,7 @@ before a reproduce starts (their measured wall times) and the quick-vs-full tabl
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import importlib
@@ -25,9 +26,11 @@ import re
 import shutil
 import time
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 
 from neurallab.atomic import write_json_atomic
+from neurallab.errors import UserError
 from neurallab.experiments.base import Answer, Budget, Question
 from neurallab.experiments.budgets import budget_table
 
@@ -240,6 +243,30 @@ def _image_path(path: Path | str, folder: Path) -> Path:
     return (path if path.exists() else folder / path).resolve()
 
 
+@contextlib.contextmanager
+def only_writer(folder: Path) -> Iterator[None]:
+    """Hold `folder`'s lock while writing into it; another holder means a one-line error.
+
+    The lock (`fcntl.flock` on `folder/.reproduce.lock`) is released by the system when the
+    process ends, however it ends, so a killed reproduce never leaves a stale lock behind.
+    """
+    import fcntl
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / ".reproduce.lock").open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(
+                f"{folder}: another neurallab reproduce is writing here; wait for it to end "
+                "or give this one another --out/--results"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def published(q: Question, mode: str, budget: Budget) -> dict | None:
     """The committed answer of `q` at `mode` ("quick"/"full") in `results/<mode>`, if any."""
     other = dataclasses.replace(budget, quick=mode == "quick")
@@ -296,21 +323,27 @@ def reproduce(
     mode = "quick" if budget.quick else "full"
     print(f"reproduce {target} --{mode}: {len(todo)} questions, {estimate(todo, mode, budget)}")
     records, started = [], time.perf_counter()
-    for i, q in enumerate(todo, 1):
-        folder = out / mode / q.handout / slug(q.qid)
-        kept = results / q.handout / slug(q.qid) if results else None
-        if report_only:
-            record = cached_answer(q, budget, folder, kept)
-        else:
-            record = answer_question(q, budget, folder, force, kept)
-        status = "ok" if record["ok"] else "not run yet" if record.get("not_run") else "FAILED"
-        print(
-            f"[{i}/{len(todo)}] {q.handout} {q.qid}: {status} ({record['seconds']:.1f} s) {q.title}",
-            flush=True,
-        )
-        if not record["ok"] and not record.get("not_run"):
-            print(record["error"].strip().splitlines()[-1], flush=True)
-        records.append(record)
+    # Two reproduces writing the same runs or results would interleave their runs: one at a time.
+    folders = [] if report_only else [out / mode, *([results] if results else [])]
+    with contextlib.ExitStack() as locks:
+        for folder in folders:
+            locks.enter_context(only_writer(folder))
+        for i, q in enumerate(todo, 1):
+            folder = out / mode / q.handout / slug(q.qid)
+            kept = results / q.handout / slug(q.qid) if results else None
+            if report_only:
+                record = cached_answer(q, budget, folder, kept)
+            else:
+                record = answer_question(q, budget, folder, force, kept)
+            status = "ok" if record["ok"] else "not run yet" if record.get("not_run") else "FAILED"
+            print(
+                f"[{i}/{len(todo)}] {q.handout} {q.qid}: {status} "
+                f"({record['seconds']:.1f} s) {q.title}",
+                flush=True,
+            )
+            if not record["ok"] and not record.get("not_run"):
+                print(record["error"].strip().splitlines()[-1], flush=True)
+            records.append(record)
     wall = None if report_only else time.perf_counter() - started
     versus = versus_table(todo, records, mode, budget)
     html = write_html(records, report, mode, wall, versus)
