@@ -844,22 +844,25 @@ def q4(budget: Budget, out: Path) -> Answer:
     )
 
 
-# seconds_quick: wall times measured on 2026-11-30 with one PyTorch thread on the shared machine
-# (load 3-5 on 2 cores: Q1 208 s, Q2 165 s, Q3 154 s, Q4 288 s), divided by 2.75, the middle
-# of the 2-3x that the load was said to cost.
-# Full: the handout's budgets, three seeds.
+# Planning estimates, used only where results/<budget> holds no measured answer yet.
+# seconds_quick: the quiet quick run of 2026-11-30 (reproduce all --quick, 2 threads).
+# seconds_full: the training-step time per sequence measured by that run's Q1/Q2 tables on this
+# 2-core machine (size 64/128/256/512 at batch 128: 3.58/4.73/6.82/13.3 ms; batch 32/64/256 at
+# size 128: 3.28/3.60/4.41 ms) times the handout's sequences and 3 seeds, plus 15% for
+# validation: Q1 3 x 50,000 x 28.4 ms; Q2 the batch-32/64/256 runs (batch 128 is Q1's);
+# Q3 3 x 102,400 x 4.73 ms; Q4 250,000 x ~14.6 ms (size 512 with dk = dv = 256).
 QUESTIONS = [
-    Question("hw7", "§5 Q1", "Model size 64/128/256/512", q1, seconds_quick=76, seconds_full=8000),
-    Question("hw7", "§5 Q2", "Batch size and wall time", q2, seconds_quick=60, seconds_full=5000),
+    Question("hw7", "§5 Q1", "Model size 64/128/256/512", q1, seconds_quick=113, seconds_full=4900),
+    Question("hw7", "§5 Q2", "Batch size and wall time", q2, seconds_quick=50, seconds_full=1950),
     Question(
-        "hw7", "§5 Q3", "Final losses vs num_sequences", q3, seconds_quick=56, seconds_full=8000
+        "hw7", "§5 Q3", "Final losses vs num_sequences", q3, seconds_quick=62, seconds_full=1700
     ),
     Question(
         "hw7",
         "§5 Q4",
         "Long run; samples at 0, 0.3, 0.8",
         q4,
-        seconds_quick=105,
-        seconds_full=20000,
+        seconds_quick=140,
+        seconds_full=4200,
     ),
 ]
