@@ -24,17 +24,19 @@ def _empirical(record: dict | None) -> list[dict]:
 
 def why_they_differ(quick: dict, full: dict) -> str:
     """The reason two verdicts on one expectation differ, from the verdicts themselves."""
-    if quick["outcome"] == NOT_RESOLVED:
-        return "budget: the quick run's interval does not resolve it; the full run's does"
-    if full["outcome"] == NOT_RESOLVED:
-        return "the full run's interval does not resolve what the quick run's did (noise)"
     reasons = [
         f"{name}: {v['reason']}"
         for name, v in (("quick", quick), ("full", full))
         if v.get("reason")
     ]
-    settings = "; ".join(reasons) or "the two budgets' settings"
-    return f"opposite verdicts from different settings ({settings})"
+    settings = f" ({'; '.join(reasons)})" if reasons else ""
+    if quick["outcome"] == NOT_RESOLVED:
+        return (
+            f"budget: the quick run's interval does not resolve it; the full run's does{settings}"
+        )
+    if full["outcome"] == NOT_RESOLVED:
+        return f"the full run's interval contains the line that the quick run's cleared{settings}"
+    return f"opposite verdicts from the two budgets' different settings{settings}"
 
 
 def budget_rows(quick: list[dict], full: list[dict]) -> list[list[str]]:
