@@ -118,8 +118,9 @@ def run_command(
     `--resume`; anything else in the folder is replaced (`--overwrite`), so runs never mix.
     The command's own output (progress, tracker chatter) goes to `run_dir/output.log`.
     """
-    full = [*argv, *_engine_flags(argv[0], device, project), "--run_dir", str(run_dir)]
-    trains = "--resume" in commands.options(argv[0])
+    offered = commands.options(argv[0])
+    full = [*argv, *_engine_flags(offered, device, project), "--run_dir", str(run_dir)]
+    trains = "--resume" in offered
     prefix = f"{launcher} -m neurallab.cli" if launcher and trains else "neurallab"
     command = f"{prefix} {shlex.join(full)}"
     summary_path = run_dir / "summary.json"
@@ -168,9 +169,8 @@ def _with_seed(summary: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     return summary
 
 
-def _engine_flags(command: str, device: str | None, project: str) -> list[str]:
-    """Flags every run made by reproduce gets, where the command offers them."""
-    offered = commands.options(command)
+def _engine_flags(offered: set[str], device: str | None, project: str) -> list[str]:
+    """Flags every run made by reproduce gets, where the command offers them (`offered`)."""
     flags = []
     if "--tracker" in offered:
         flags += ["--project", project]

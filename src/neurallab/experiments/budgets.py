@@ -10,6 +10,7 @@ differently, which each verdict's own reason names (image size, data stand-in, s
 
 from __future__ import annotations
 
+from neurallab.experiments.base import markdown_table
 from neurallab.experiments.verdict import AGREES, DISAGREES, NOT_RESOLVED
 
 EMPIRICAL = (AGREES, DISAGREES, NOT_RESOLVED)
@@ -78,12 +79,10 @@ def budget_table(quick: list[dict], full: list[dict]) -> str:
     """The quick-vs-full table as Markdown, with a one-line tally under it."""
     rows = budget_rows(quick, full)
     cells = [[c.replace("|", "/").replace("\n", " ") for c in row] for row in rows]
-    lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
-    lines += ["| " + " | ".join(row) + " |" for row in cells]
     compared = [r for r in rows if r[4] in ("yes", "no")]
     same = sum(r[4] == "yes" for r in compared)
     waiting = len(rows) - len(compared)
     tally = f"{same} of {len(compared)} verdicts the same at both budgets"
     if waiting:
         tally += f"; {waiting} not run yet at one budget"
-    return "\n".join(lines) + f"\n\n{tally}."
+    return markdown_table(HEADERS, cells) + f"\n\n{tally}."

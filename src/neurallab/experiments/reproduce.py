@@ -121,11 +121,9 @@ def config_key(q: Question, budget: Budget) -> str:
 def cached_answer(q: Question, budget: Budget, folder: Path, results: Path | None = None) -> dict:
     """The finished answer in `folder` (or the results folder `results`) for this
     configuration, or a 'not run yet' record."""
-    key = config_key(q, budget)
-    for path in (folder / "answer.json", results / "answer.json" if results else None):
-        record = read_answer(path, key) if path else None
-        if record is not None:
-            return record
+    record = finished_answer(config_key(q, budget), folder, results)
+    if record is not None:
+        return record
     return {
         "ok": False,
         "not_run": True,
@@ -162,6 +160,16 @@ def read_answer(path: Path, key: str) -> dict | None:
     return record
 
 
+def finished_answer(key: str, folder: Path, results: Path | None) -> dict | None:
+    """The finished answer made with configuration `key`: from the question's run folder
+    `folder`, else from its results folder `results` (if given), else None."""
+    for path in (folder / "answer.json", results / "answer.json" if results else None):
+        record = read_answer(path, key) if path else None
+        if record is not None:
+            return record
+    return None
+
+
 def export_answer(record: dict, folder: Path) -> None:
     """Copy a finished answer and its plots into a results folder, replacing what was there.
 
@@ -195,12 +203,11 @@ def answer_question(
     key = config_key(q, budget)
     budget = dataclasses.replace(budget, project=f"neurallab-{q.handout}", runs=[])
     if not force:
-        for path in (cache, results / "answer.json" if results else None):
-            record = read_answer(path, key) if path else None
-            if record is not None:
-                if results and path == cache and not (results / "answer.json").exists():
-                    export_answer(record, results)
-                return record
+        record = finished_answer(key, folder, results)
+        if record is not None:
+            if results and not (results / "answer.json").exists():
+                export_answer(record, results)  # finished before --results was given
+            return record
     folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     try:
