@@ -46,6 +46,9 @@ class Budget:
     # `reproduce --launcher`, e.g. "torchrun --nproc_per_node 4": training commands run as
     # `<launcher> -m neurallab.cli ...` in their own processes (several GPUs) instead of here.
     launcher: str | None = None
+    # The question being answered ("hw0 Q3.6"): its runs record it, so a later attempt at the
+    # same question can tell its own interrupted work from runs another question made.
+    question: str = ""
     runs: list[dict[str, Any]] = field(default_factory=list, compare=False, repr=False)
 
     def seeds(self, n: int, default: int = 0) -> list[int]:
@@ -62,9 +65,16 @@ class Budget:
             rerun_before=self.rerun_before,
             project=self.project,
             launcher=self.launcher,
+            question=self.question,
         )
         self.runs.append(summary)
         return summary
+
+    @property
+    def earlier_seconds(self) -> float:
+        """Time this question's runs spent in its own earlier, interrupted attempts (a long
+        question resumed in a later session): part of what answering it cost."""
+        return sum(r.get("earlier_seconds", 0.0) for r in self.runs)
 
     @property
     def seeds_used(self) -> list[int]:
@@ -103,6 +113,7 @@ def run_command(
     rerun_before: float | None = None,
     project: str = "neurallab",
     launcher: str | None = None,
+    question: str = "",
 ) -> dict[str, Any]:
     """Run `neurallab <argv> --run_dir run_dir` in-process and return its summary.json.
 
@@ -117,6 +128,10 @@ def run_command(
     reproduce resumes), unless it finished before `rerun_before`; an unfinished one with a checkpoint continues with
     `--resume`; anything else in the folder is replaced (`--overwrite`), so runs never mix.
     The command's own output (progress, tracker chatter) goes to `run_dir/output.log`.
+
+    `run_dir/question.txt` names the `question` that started the run, and the returned dict
+    carries `"earlier_seconds"`: the run's time in earlier processes of that same question (a
+    finished run it reuses, or the part before a resume), 0 for another question's runs.
     """
     offered = commands.options(argv[0])
     full = [*argv, *_engine_flags(offered, device, project), "--run_dir", str(run_dir)]
@@ -125,12 +140,19 @@ def run_command(
     command = f"{prefix} {shlex.join(full)}"
     summary_path = run_dir / "summary.json"
     previous = json.loads(summary_path.read_text()) if summary_path.exists() else {}
-    same_command = previous.get("command") == command
+    # An interrupted resume leaves its summary with the command it ran, `--resume` included.
+    same_command = previous.get("command", "").removesuffix(" --resume") == command
+    asked_by = run_dir / "question.txt"
+    own_work = bool(question) and asked_by.exists() and asked_by.read_text() == question
     force = rerun_before is not None and (
         not summary_path.exists() or summary_path.stat().st_mtime < rerun_before
     )
     if same_command and "wall_seconds" in previous and not force:
-        return _with_seed({**previous, "seconds": previous["wall_seconds"]}, run_dir)
+        earlier = total_seconds(previous) if own_work else 0.0
+        return _with_seed(
+            {**previous, "seconds": previous["wall_seconds"], "earlier_seconds": earlier},
+            run_dir,
+        )
     extra = []
     resumable = (run_dir / "last.pt").exists() and trains
     if same_command and resumable and not force:
@@ -139,6 +161,8 @@ def run_command(
         shutil.rmtree(run_dir)  # a different or forced command: replace, never append
     started = time.perf_counter()
     run_dir.mkdir(parents=True, exist_ok=True)
+    if question and not extra:
+        asked_by.write_text(question)
     log_path = run_dir / "output.log"
     if prefix != "neurallab":
         with log_path.open("a") as log:
@@ -154,12 +178,20 @@ def run_command(
     if code:
         tail = log_path.read_text().strip().splitlines()[-1:] or [""]
         raise RuntimeError(f"`{command}` exited with {code}: {tail[0]} (log: {log_path})")
+    seconds = round(time.perf_counter() - started, 2)
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     summary["command"] = command  # without --resume, so the next reproduce can reuse it
     if summary_path.exists():
         write_json_atomic(summary_path, summary)
-    summary["seconds"] = round(time.perf_counter() - started, 2)
-    return _with_seed(summary, run_dir)
+    # A resumed run's training time counts its earlier processes too (the checkpoint keeps it).
+    earlier = max(0.0, total_seconds(summary) - seconds) if extra and own_work else 0.0
+    return _with_seed({**summary, "seconds": seconds, "earlier_seconds": earlier}, run_dir)
+
+
+def total_seconds(summary: dict[str, Any]) -> float:
+    """A finished run's time over all its processes: the training time its checkpoints carry
+    across resumes (`train_seconds`), or its last process's wall time if that is longer."""
+    return max(summary.get("wall_seconds", 0.0), summary.get("train_seconds", 0.0))
 
 
 def _with_seed(summary: dict[str, Any], run_dir: Path) -> dict[str, Any]:

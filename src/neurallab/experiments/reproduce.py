@@ -201,7 +201,10 @@ def answer_question(
     """
     cache = folder / "answer.json"
     key = config_key(q, budget)
-    budget = dataclasses.replace(budget, project=f"neurallab-{q.handout}", runs=[])
+    question = f"{q.handout} {q.qid}"
+    budget = dataclasses.replace(
+        budget, project=f"neurallab-{q.handout}", question=question, runs=[]
+    )
     if not force:
         record = finished_answer(key, folder, results)
         if record is not None:
@@ -225,7 +228,10 @@ def answer_question(
         "seeds": budget.seeds_used,
         "device": budget.device,
         "quick": budget.quick,
-        "seconds": round(time.perf_counter() - started, 2),
+        # What answering cost: this process, plus the question's own runs (or parts of runs)
+        # done in earlier, interrupted attempts that it resumed or reused.
+        "seconds": round(time.perf_counter() - started + budget.earlier_seconds, 2),
+        "earlier_seconds": round(budget.earlier_seconds, 2),
         "text": answer.text,
         "commands": answer.commands,
         "tables": answer.tables,
@@ -328,7 +334,8 @@ def reproduce(
 
     todo = [q for q in questions(target) if only is None or only == q.qid]
     mode = "quick" if budget.quick else "full"
-    print(f"reproduce {target} --{mode}: {len(todo)} questions, {estimate(todo, mode, budget)}")
+    count = f"{len(todo)} question{'s' * (len(todo) != 1)}"
+    print(f"reproduce {target} --{mode}: {count}, {estimate(todo, mode, budget)}")
     records, started = [], time.perf_counter()
     # Two reproduces writing the same runs or results would interleave their runs: one at a time.
     folders = [] if report_only else [out / mode, *([results] if results else [])]

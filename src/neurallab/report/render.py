@@ -76,6 +76,8 @@ def _meta(record: dict) -> str:
         else "no training run"
     )
     meta = f"{seed_text} · device {record['device']} · wall time {record['seconds']:.1f} s"
+    if record.get("earlier_seconds"):
+        meta += f" ({record['earlier_seconds']:.0f} s of it in earlier, interrupted attempts)"
     if record.get("finished"):
         meta += f" · finished {record['finished']}"
     if record.get("source"):

@@ -1,0 +1,36 @@
+"""A question's runs across interruptions: an interrupted resume resumes again (it is not
+restarted from scratch), and a question's wall time counts the work its own earlier attempts
+did on the runs it resumes or reuses, but not runs another question made."""
+
+import json
+
+from neurallab.experiments.base import run_command, total_seconds
+
+MNIST = ["mnist", "--epochs", "1", "--train_limit", "4000", "--tracker", "none"]
+
+
+def test_interrupted_resume_resumes_again_and_counts_earlier_work(tmp_path):
+    run_dir = tmp_path / "run"
+    first = run_command(MNIST, run_dir, question="hw3 P1")
+    assert first["earlier_seconds"] == 0.0
+    assert (run_dir / "question.txt").read_text() == "hw3 P1"
+
+    # What a resume killed part-way leaves behind: its checkpoint, and a summary that has the
+    # `--resume` command it ran and no wall time yet.
+    summary_path = run_dir / "summary.json"
+    summary = json.loads(summary_path.read_text())
+    interrupted = {k: v for k, v in summary.items() if k not in ("wall_seconds", "final")}
+    summary_path.write_text(json.dumps({**interrupted, "command": first["command"] + " --resume"}))
+    (run_dir / "keep.txt").write_text("the run folder must not be replaced")
+
+    again = run_command(MNIST, run_dir, question="hw3 P1")
+    assert (run_dir / "keep.txt").exists(), "the checkpoint was thrown away, not resumed"
+    assert again["command"] == first["command"] and "wall_seconds" in again
+    # The checkpoint carried the first process's training time; this process trained nothing.
+    assert again["earlier_seconds"] > 0.5 * first["train_seconds"]
+
+    # Reused finished: the same question counts the run's whole time, another question none.
+    mine = run_command(MNIST, run_dir, question="hw3 P1")
+    theirs = run_command(MNIST, run_dir, question="hw3 P2")
+    assert mine["earlier_seconds"] == total_seconds(mine) > 0
+    assert theirs["earlier_seconds"] == 0.0
