@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import importlib
 import json
@@ -55,9 +56,14 @@ MODULES = [
 PUBLISHED = Path("results")
 
 
+@functools.cache
 def source_version() -> str:
     """The git commit of the neurallab source that answered (with '+changes' if the tree
-    differs from it), or 'unknown' outside a git checkout."""
+    differs from it), or 'unknown' outside a git checkout.
+
+    Read once per process, when reproduce starts: the code that runs is the code imported
+    then, even if the checkout moves on during a long run.
+    """
     import subprocess
 
     root = Path(__file__).resolve().parents[3]
@@ -333,6 +339,7 @@ def reproduce(
     from neurallab.report.render import write_html, write_markdown
 
     todo = [q for q in questions(target) if only is None or only == q.qid]
+    source_version()  # the commit this process runs, before any checkout can move on
     mode = "quick" if budget.quick else "full"
     count = f"{len(todo)} question{'s' * (len(todo) != 1)}"
     print(f"reproduce {target} --{mode}: {count}, {estimate(todo, mode, budget)}")
