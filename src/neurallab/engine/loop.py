@@ -600,6 +600,9 @@ class _Loop:
                 "samples": pos.samples,
                 "epochs": result.epochs,
                 "train_seconds": result.seconds,
+                # Of which before this process resumed (the checkpoint carries it): what a
+                # run resumed across sessions cost in its earlier processes.
+                "resumed_after_seconds": round(self.earlier_seconds, 3),
                 "stopped": stopped,
             }
         )

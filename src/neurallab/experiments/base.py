@@ -183,8 +183,8 @@ def run_command(
     summary["command"] = command  # without --resume, so the next reproduce can reuse it
     if summary_path.exists():
         write_json_atomic(summary_path, summary)
-    # A resumed run's training time counts its earlier processes too (the checkpoint keeps it).
-    earlier = max(0.0, total_seconds(summary) - seconds) if extra and own_work else 0.0
+    # A resumed run's time in its earlier processes, as its checkpoint carried it.
+    earlier = summary.get("resumed_after_seconds", 0.0) if extra and own_work else 0.0
     return _with_seed({**summary, "seconds": seconds, "earlier_seconds": earlier}, run_dir)
 
 
