@@ -225,6 +225,7 @@ def answer_question(
     except Exception as exc:  # a failed question is reported, and the others still run
         answer = Answer(text=f"**This question failed:** `{type(exc).__name__}: {exc}`")
         ok, error = False, traceback.format_exc()
+    earlier = budget.earlier_seconds
     record = {
         "key": key,
         "ok": ok,
@@ -236,8 +237,8 @@ def answer_question(
         "quick": budget.quick,
         # What answering cost: this process, plus the question's own runs (or parts of runs)
         # done in earlier, interrupted attempts that it resumed or reused.
-        "seconds": round(time.perf_counter() - started + budget.earlier_seconds, 2),
-        "earlier_seconds": round(budget.earlier_seconds, 2),
+        "seconds": round(time.perf_counter() - started + earlier, 2),
+        "earlier_seconds": round(earlier, 2),
         "text": answer.text,
         "commands": answer.commands,
         "tables": answer.tables,
