@@ -22,6 +22,7 @@ LAYERS = {
     "errors": 0,
     "flags": 0,
     "atomic": 0,
+    "settings": 1,  # typed settings; imports only errors
     "commands": 1,  # imports only errors and flags; finds the commands by name, at run time
     "data": 1,
     "models": 1,
@@ -29,10 +30,11 @@ LAYERS = {
     "internals": 2,
     "engine": 3,
     "report": 4,
-    "compat": 5,
-    "experiments": 6,
-    "tasks": 7,
-    "cli": 8,
+    "programs": 5,  # every program as a function over typed settings
+    "compat": 6,
+    "experiments": 7,
+    "tasks": 8,
+    "cli": 9,
 }
 TOP = {"tasks", "cli"}  # imported by nothing outside themselves
 

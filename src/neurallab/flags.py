@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import re
 import sys
 from typing import NoReturn
@@ -57,7 +58,25 @@ class Parser(argparse.ArgumentParser):
         return candidate + eq + value if candidate in known and name not in known else arg
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
+        message = " ".join(message.split())
+        if message.startswith("unrecognized arguments:"):
+            message += self._suggestion(message.split(":", 1)[1].split())
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+    def _suggestion(self, words: list[str]) -> str:
+        """'(did you mean --epochs?)' for the first unknown flag close to one this parser has."""
+        options = set(self.option_strings)
+        for action in self._actions:  # the sub-commands' flags (those whose parser is built)
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    options |= set(sub._option_string_actions)
+        known = sorted(s for s in options if s.startswith("--"))
+        for word in words:
+            if word.startswith("--"):
+                close = difflib.get_close_matches(word.split("=")[0], known, n=1, cutoff=0.6)
+                if close:
+                    return f" (did you mean {close[0]}?)"
+        return ""
 
 
 def _number(kind: type, test, requirement: str):
@@ -71,6 +90,8 @@ def _number(kind: type, test, requirement: str):
         return value
 
     parse.__name__ = requirement  # argparse shows this name in some messages
+    parse.test = test  # the same check on a Python value (neurallab.settings uses it)
+    parse.requirement = requirement
     return parse
 
 

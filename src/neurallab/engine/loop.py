@@ -115,6 +115,14 @@ class Callback:
         """
         return None
 
+    def state_dict(self) -> dict[str, Any]:
+        """What the callback has accumulated, saved in `last.pt` so that `--resume` continues
+        it exactly (plain values and tensors only: checkpoints load with weights_only=True)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what `state_dict` returned."""
+
 
 # Why training ended: its budget was spent, Ctrl-C, a callback asked, or the loss became NaN/Inf.
 Stop = Literal["budget", "interrupted", "early_stop", "nan"]
@@ -314,17 +322,21 @@ def fit(
     batch_order: BatchOrder | None = None,
     scheduler: Any = None,
     callbacks: Iterable[Callback] = (),
+    checkpoint_extra: dict[str, Any] | None = None,
 ) -> FitResult:
     """Train `model` on `train_set` within the budget of `cfg`; see the module docstring.
 
     `batch_order(generator)` replaces the seeded permutation with the task's own batches of
     each epoch; each callback's `on_evaluation(step, metrics)` runs after every evaluation.
+    `checkpoint_extra` is stored in `last.pt` and `best.pt` beside the weights: what rebuilds
+    the model from the checkpoint alone (the program and the model's constructor arguments).
     """
     dist = DistributedContext.from_env(cfg.device)
     model.to(cfg.device)
     train_model = dist.wrap(model)
     loop = _Loop(model, optimizer, scheduler, run, cfg, dist, train_set, step)
     loop.eval_sets, loop.collate_fn, loop.callbacks = eval_sets or {}, collate_fn, list(callbacks)
+    loop.extra = dict(checkpoint_extra or {})
     if cfg.resume:
         loop.restore()
 
@@ -403,6 +415,7 @@ class _Loop:
         self.eval_sets: dict[str, Any] = {}
         self.collate_fn: Callable | None = None
         self.callbacks: list[Callback] = []
+        self.extra: dict[str, Any] = {}  # stored in every checkpoint (see fit)
         self.pos = _Position()
         self.stopped: Stop | None = None  # None while training goes on
         self.diverged: _Pending | None = None  # the first step whose loss was NaN/Inf
@@ -505,6 +518,7 @@ class _Loop:
         for split, data in self.eval_sets.items():
             scores = evaluate(self.model, data, self.step, self.cfg, self.collate_fn)
             metrics.update({f"{split}/{k}": v for k, v in scores.items() if k != "n"})
+        metrics["lr"] = float(self.optimizer.param_groups[0]["lr"])  # the rate this stretch used
         pos.running_loss = pos.running_correct = 0.0
         pos.running_n = 0
         self.run.log(metrics, step=pos.samples)
@@ -519,7 +533,7 @@ class _Loop:
                     k: v.detach().clone() if isinstance(v, torch.Tensor) else v
                     for k, v in weights.items()
                 }
-                self.unsaved_best = {"model": weights, "metrics": metrics}
+                self.unsaved_best = {"model": weights, "metrics": metrics, **self.extra}
         # Every callback hears of every evaluation, even after one has asked to stop.
         stops = [bool(c.on_evaluation(pos.step, metrics)) for c in self.callbacks]
         return any(stops)
@@ -553,6 +567,8 @@ class _Loop:
                 "position": position,
                 "rng": rng_state(),
                 "seed": self.cfg.seed,
+                "callbacks": [c.state_dict() for c in self.callbacks],
+                **self.extra,
             }
             checkpoint.save_atomic(state, self.last_path, keep_previous=True)
         self.last_saved = time.perf_counter()
@@ -567,6 +583,8 @@ class _Loop:
         if self.scheduler is not None and state.get("scheduler") is not None:
             self.scheduler.load_state_dict(state["scheduler"])
         set_rng_state(state["rng"])
+        for callback, saved in zip(self.callbacks, state.get("callbacks", []), strict=False):
+            callback.load_state_dict(saved)
         position = dict(state["position"])
         if isinstance(position["history"], str):
             position["history"] = json.loads(position["history"])

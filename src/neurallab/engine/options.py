@@ -30,6 +30,7 @@ from neurallab.engine.device import DEVICES, PRECISIONS, resolve_device
 from neurallab.engine.loop import FitConfig
 from neurallab.errors import UserError
 from neurallab.flags import non_negative_float, non_negative_int, positive_float, positive_int
+from neurallab.settings import Settings, setting
 
 # The engine flags, by their argparse `dest`, in the order `--help` shows them.
 ENGINE_FLAGS = (
@@ -258,3 +259,119 @@ def optimizer_config(args: argparse.Namespace) -> OptimizerConfig:
 def training_config(args: argparse.Namespace, **fixed: Any) -> TrainingConfig:
     """`fit_config(args, **fixed)` with `optimizer_config(args)`: what most commands run with."""
     return TrainingConfig(fit_config(args, **fixed), optimizer_config(args))
+
+
+# -- typed settings (neurallab.settings): what every converted program uses -------------------
+
+ENGINE = "training"  # the --help section of the engine's settings
+
+
+@dataclass(frozen=True)
+class TrainSettings(Settings):
+    """The engine's settings, shared by every program that trains through `fit`.
+
+    A program subclasses it, states its own defaults with `with_default(TrainSettings, name,
+    value)` and lists in `REFUSED` what it does not honour (e.g. rnn-lm's budget is
+    `num_sequences`, so `epochs` is refused there).
+    """
+
+    epochs: int = setting(
+        1,
+        "passes over the training set",
+        flags=("--epochs", "--n_epochs"),
+        check=positive_int,
+        group=ENGINE,
+    )
+    max_samples: int | None = setting(
+        None,
+        "budget in training examples instead of epochs (default: epochs)",
+        check=positive_int,
+        group=ENGINE,
+    )
+    batch_size: int = setting(
+        32,
+        "global batch size (split across processes under torchrun)",
+        check=positive_int,
+        group=ENGINE,
+    )
+    lr: float = setting(
+        1e-3, "learning rate", flags=("--lr", "--learning_rate"), check=positive_float, group=ENGINE
+    )
+    optimizer: str = setting("adam", "optimizer", choices=OPTIMIZERS, group=ENGINE)
+    weight_decay: float = setting(0.0, "L2 penalty", check=non_negative_float, group=ENGINE)
+    momentum: float | None = setting(
+        None,
+        "momentum of optimizer sgd (default: 0)",
+        check=non_negative_float,
+        group=ENGINE,
+    )
+    clip_grad: float = setting(
+        0.0, "max gradient norm (0: no clipping)", check=non_negative_float, group=ENGINE
+    )
+    seed: int = setting(
+        0,
+        "seeds the initial weights, what training draws and the batch order",
+        group=ENGINE,
+    )
+    eval_every: int | None = setting(
+        None,
+        "steps between evaluations (default: every epoch)",
+        check=positive_int,
+        group=ENGINE,
+    )
+    checkpoint_every: int | None = setting(
+        None,
+        "steps between writes of last.pt (default: none; last.pt is also written at an "
+        f"evaluation when the previous write is at least {FitConfig.checkpoint_seconds:g} s "
+        "old, and when training ends)",
+        check=positive_int,
+        group=ENGINE,
+    )
+    device: str = setting("auto", "auto: cuda, mps, else cpu", choices=DEVICES, group=ENGINE)
+    precision: str = setting(
+        "fp32",
+        "bf16 runs the forward pass under autocast (fp32, the course's, unless asked)",
+        choices=PRECISIONS,
+        group=ENGINE,
+    )
+    num_workers: int = setting(
+        0, "DataLoader worker processes", check=non_negative_int, group=ENGINE
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.momentum is not None and self.optimizer != "sgd":
+            raise UserError(
+                f"{self._where()}momentum: optimizer {self.optimizer} has no momentum setting; "
+                "use optimizer sgd"
+            )
+
+    def fit_config(self, *, resume: bool = False, progress: bool = True, **fixed: Any) -> FitConfig:
+        """The FitConfig these settings ask for; `fixed`: what the program sets itself."""
+        values = dict(
+            epochs=self.epochs,
+            max_samples=self.max_samples,
+            batch_size=self.batch_size,
+            clip_grad=self.clip_grad or None,
+            eval_every=self.eval_every,
+            checkpoint_every=self.checkpoint_every,
+            device=resolve_device(self.device),
+            precision=self.precision,
+            seed=self.seed,
+            resume=resume,
+            progress=progress,
+            num_workers=self.num_workers,
+        )
+        values.update(fixed)
+        return FitConfig(**values)
+
+    def optimizer_config(self) -> OptimizerConfig:
+        return OptimizerConfig(self.optimizer, self.lr, self.weight_decay, self.momentum or 0.0)
+
+    def training_config(
+        self, *, resume: bool = False, progress: bool = True, **fixed: Any
+    ) -> TrainingConfig:
+        """`fit_config(...)` with `optimizer_config()`: what most programs train with."""
+        return TrainingConfig(
+            self.fit_config(resume=resume, progress=progress, **fixed), self.optimizer_config()
+        )

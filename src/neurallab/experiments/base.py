@@ -24,6 +24,8 @@ from typing import Any
 from neurallab import commands
 from neurallab.atomic import write_json_atomic
 from neurallab.experiments.verdict import Verdict
+from neurallab.programs.run import RunRecord
+from neurallab.settings import Settings
 
 
 @dataclass
@@ -69,6 +71,21 @@ class Budget:
         )
         self.runs.append(summary)
         return summary
+
+    def train(self, settings: Settings, run_dir: Path, run_name: str | None = None) -> RunRecord:
+        """Run one program's settings for this question; see `run_program`."""
+        record, accounting = run_program(
+            settings,
+            run_dir,
+            run_name=run_name,
+            device=self.device,
+            rerun_before=self.rerun_before,
+            project=self.project,
+            launcher=self.launcher,
+            question=self.question,
+        )
+        self.runs.append(accounting)
+        return record
 
     @property
     def earlier_seconds(self) -> float:
@@ -186,6 +203,99 @@ def run_command(
     # A resumed run's time in its earlier processes, as its checkpoint carried it.
     earlier = summary.get("resumed_after_seconds", 0.0) if extra and own_work else 0.0
     return _with_seed({**summary, "seconds": seconds, "earlier_seconds": earlier}, run_dir)
+
+
+def run_program(
+    settings: Settings,
+    run_dir: Path,
+    *,
+    run_name: str | None = None,
+    device: str | None = None,
+    rerun_before: float | None = None,
+    project: str = "neurallab",
+    launcher: str | None = None,
+    question: str = "",
+) -> tuple[RunRecord, dict[str, Any]]:
+    """Train `settings` (any program's) in `run_dir` and return the run's record, with what the
+    question's accounting needs (`command`, `seed`, `seconds`, `earlier_seconds`).
+
+    `device` replaces the settings' device where the program has one. The run's command,
+    derived from the settings (`neurallab <program> <flags>`), is its reuse key: a finished run
+    of the same command in `run_dir` is read, not repeated (several questions share runs, and
+    an interrupted reproduce resumes), unless it finished before `rerun_before`; an unfinished
+    one with a checkpoint continues with resume; anything else in the folder is replaced, so
+    runs never mix. The program's own output goes to `run_dir/output.log`.
+
+    With a `launcher` (e.g. "torchrun --nproc_per_node 4") a program that trains through the
+    engine runs as `<launcher> -m neurallab.cli <program> <flags>` in its own processes.
+
+    `run_dir/question.txt` names the `question` that started the run; `earlier_seconds` is the
+    run's time in earlier processes of that same question (a finished run it reuses, or the
+    part before a resume), 0 for another question's runs.
+    """
+    from neurallab import programs
+    from neurallab.engine.options import TrainSettings
+    from neurallab.programs.run import RunOptions, command_line
+
+    if device is not None and "device" in settings.__dataclass_fields__:
+        settings = settings.replace(device=device)
+    options = RunOptions(run_dir=run_dir, run_name=run_name, project=project, progress=False)
+    trains = isinstance(settings, TrainSettings)
+    command = command_line(settings, options)
+    if launcher and trains:
+        command = f"{launcher} -m neurallab.cli {command.removeprefix('neurallab ')}"
+    settings_type = type(settings)
+    summary_path = run_dir / "summary.json"
+    previous = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    # An interrupted resume leaves its summary with the command it ran, `--resume` included.
+    same_command = previous.get("command", "").removesuffix(" --resume") == command
+    asked_by = run_dir / "question.txt"
+    own_work = bool(question) and asked_by.exists() and asked_by.read_text() == question
+    force = rerun_before is not None and (
+        not summary_path.exists() or summary_path.stat().st_mtime < rerun_before
+    )
+    seed = getattr(settings, "seed", None)
+    if same_command and "wall_seconds" in previous and not force:
+        earlier = total_seconds(previous) if own_work else 0.0
+        record = RunRecord.read(run_dir, settings_type)
+        return record, _accounting(command, seed, previous["wall_seconds"], earlier)
+    resume = same_command and trains and (run_dir / "last.pt").exists() and not force
+    if not resume and run_dir.exists():
+        shutil.rmtree(run_dir)  # a different or forced command: replace, never append
+    started = time.perf_counter()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if question and not resume:
+        asked_by.write_text(question)
+    log_path = run_dir / "output.log"
+    if launcher and trains:
+        argv = shlex.split(command)[len(shlex.split(launcher)) :]
+        with log_path.open("a") as log:
+            code = subprocess.run(
+                [*shlex.split(launcher), *argv, *(["--resume"] if resume else [])],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            ).returncode
+        if code:
+            tail = log_path.read_text().strip().splitlines()[-1:] or [""]
+            raise RuntimeError(f"`{command}` exited with {code}: {tail[0]} (log: {log_path})")
+    else:
+        with (
+            log_path.open("a") as log,
+            contextlib.redirect_stdout(log),
+            contextlib.redirect_stderr(log),
+        ):
+            programs.train(settings, **{**vars(options), "resume": resume})
+    seconds = round(time.perf_counter() - started, 2)
+    summary = json.loads(summary_path.read_text())
+    summary["command"] = command  # without --resume, so the next reproduce can reuse it
+    write_json_atomic(summary_path, summary)
+    # A resumed run's time in its earlier processes, as its checkpoint carried it.
+    earlier = summary.get("resumed_after_seconds", 0.0) if resume and own_work else 0.0
+    return RunRecord.read(run_dir, settings_type), _accounting(command, seed, seconds, earlier)
+
+
+def _accounting(command: str, seed: Any, seconds: float, earlier: float) -> dict[str, Any]:
+    return {"command": command, "seed": seed, "seconds": seconds, "earlier_seconds": earlier}
 
 
 def total_seconds(summary: dict[str, Any]) -> float:

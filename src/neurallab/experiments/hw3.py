@@ -30,6 +30,7 @@ from neurallab.experiments.verdict import (
     expect_threshold,
     written,
 )
+from neurallab.programs import mnist
 from neurallab.report.plots import line_plot
 from neurallab.tracking import metric_series
 from neurallab.tracking.run import Run
@@ -140,22 +141,19 @@ def p1_reading(
 
 
 def p1(budget: Budget, out: Path) -> Answer:
-    epochs = "1" if budget.quick else "10"  # 10 = `neurallab mnist` defaults (the README's)
+    epochs = 1 if budget.quick else mnist.Settings().epochs  # the defaults: the README's
     seeds = budget.seeds(3, default=SEED)
     # Quick: evaluate every 200 steps (12,800 images) so one epoch still draws a curve and
     # shows the early phase, where the losses' gradients differ most; evaluation does not
     # change training. Full: the defaults exactly, evaluated each epoch.
-    cadence = ["--eval_every", "200"] if budget.quick else []
-    arms = {
-        "cross-entropy": ["mnist", "--epochs", epochs, *cadence],
-        "MSE": ["mnist", "--epochs", epochs, *cadence, "--loss", "mse"],
-    }
+    ce = mnist.Settings(epochs=epochs, eval_every=200 if budget.quick else None)
+    arms = {"cross-entropy": ce, "MSE": ce.replace(loss="mse")}
     res = sweep(budget, arms, seeds, out / "runs")
-    q = res.runs["cross-entropy"][seeds[0]]["loss_questions"]
+    q = res.runs["cross-entropy"][seeds[0]].summary["loss_questions"]
     train_text, train_verdicts, c, ce_acc = p1_reading(
         res.values("cross-entropy", "final.test/acc"),
         res.values("MSE", "final.test/acc"),
-        epochs,
+        str(epochs),
         budget.quick,
     )
     curves = {arm: _mean_curve(res.run_dirs(arm), "val/acc") for arm in res.arms}

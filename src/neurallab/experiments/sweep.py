@@ -22,6 +22,8 @@ from typing import Any
 
 from neurallab.experiments.base import Budget, markdown_table
 from neurallab.experiments.stats import Comparison, Summary, compare, fmt, summarize
+from neurallab.programs.run import RunRecord
+from neurallab.settings import Settings
 
 Key = str | Callable[[dict[str, Any]], float]
 
@@ -31,8 +33,10 @@ def run_slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.]+", "-", text).strip("-").lower()
 
 
-def read_key(summary: dict[str, Any], key: Key) -> float:
+def read_key(summary: dict[str, Any] | RunRecord, key: Key) -> float:
     """A number from a run summary: a dotted path ('final.test/acc') or a function of it."""
+    if isinstance(summary, RunRecord):
+        summary = {**summary.summary, "run_dir": str(summary.run_dir)}
     if callable(key):
         return float(key(summary))
     value: Any = summary
@@ -53,10 +57,13 @@ class SweepResult:
 
     @property
     def commands(self) -> list[str]:
-        return [self.runs[a][s]["command"] for a in self.arms for s in self.seeds]
+        return [_field(self.runs[a][s], "command") for a in self.arms for s in self.seeds]
 
     def run_dirs(self, arm: str) -> list[Path]:
-        return [Path(self.runs[arm][s]["run_dir"]) for s in self.seeds]
+        return [Path(_field(self.runs[arm][s], "run_dir")) for s in self.seeds]
+
+    def records(self, arm: str) -> list[RunRecord]:
+        return [self.runs[arm][s] for s in self.seeds]
 
     def values(self, arm: str, key: Key) -> list[float]:
         return [read_key(self.runs[arm][s], key) for s in self.seeds]
@@ -87,18 +94,30 @@ class SweepResult:
         return markdown_table(headers, rows) + f"\n\nSeeds: {seeds} (95% CI: Student t over seeds)."
 
 
+def _field(run: dict[str, Any] | RunRecord, name: str) -> Any:
+    if isinstance(run, RunRecord):
+        return run.command if name == "command" else run.run_dir
+    return run[name]
+
+
 def sweep(
     budget: Budget,
-    arms: Mapping[str, Sequence[str]],
+    arms: Mapping[str, Settings | Sequence[str]],
     seeds: Sequence[int],
     folder: Path,
 ) -> SweepResult:
-    """Run every arm's command once per seed (each in `folder/<arm>-s<seed>`) and collect them."""
+    """Train every arm's settings once per seed (each in `folder/<arm>-s<seed>`, named
+    `<program>-<arm>-s<seed>` in the tracker) and collect their records."""
     result = SweepResult(arms=list(arms), seeds=list(seeds))
     for arm, argv in arms.items():
         result.runs[arm] = {}
         for seed in seeds:
             name = f"{run_slug(arm)}-s{seed}"
+            if isinstance(argv, Settings):
+                result.runs[arm][seed] = budget.train(
+                    argv.replace(seed=seed), folder / name, run_name=f"{argv.PROGRAM}-{name}"
+                )
+                continue
             command = [*argv, "--seed", str(seed), "--run_name", f"{argv[0]}-{name}"]
             run_dir = folder / name
             summary = budget.run(command, run_dir)

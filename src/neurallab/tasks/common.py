@@ -35,6 +35,41 @@ def add_run_args(parser: argparse.ArgumentParser, task: str) -> None:
     )
 
 
+def add_program_arguments(
+    parser: argparse.ArgumentParser, settings_type: type, *, resumable: bool = True
+) -> None:
+    """A program's flags: one per setting of its dataclass (same defaults, same help), then
+    the run-folder and tracker flags."""
+    settings_type.add_arguments(parser)
+    add_run_args(parser, settings_type.PROGRAM)
+    g = parser._action_groups[-1]  # "run folder and tracking"
+    if resumable:
+        g.add_argument("--resume", action="store_true", help="continue the run in --run_dir")
+    g.add_argument("--no_progress", action="store_true", help="hide the progress bar")
+
+
+def run_options(args: argparse.Namespace):
+    """The RunOptions of a parsed command line."""
+    from neurallab.programs.run import RunOptions
+
+    return RunOptions(
+        run_dir=args.run_dir,
+        run_name=args.run_name,
+        tracker="wandb" if getattr(args, "use_wandb", False) else args.tracker,
+        project=args.project,
+        resume=getattr(args, "resume", False),
+        overwrite=args.overwrite,
+        progress=not getattr(args, "no_progress", False),
+        wandb_online=getattr(args, "wandb_online", False),
+    )
+
+
+def run_program(train, settings_type: type, args: argparse.Namespace) -> int:
+    """What a program's command does: its settings from the flags, then `train`."""
+    train(settings_type.from_args(args), **vars(run_options(args)))
+    return 0
+
+
 def default_run_name(task: str) -> str:
     return f"{task}-{time.strftime('%Y%m%d-%H%M%S')}"
 
