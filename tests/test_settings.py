@@ -17,6 +17,7 @@ from neurallab import commands, programs
 from neurallab.engine.options import TrainSettings
 from neurallab.errors import UserError
 from neurallab.flags import Parser, positive_int
+from neurallab.programs.run import RunOptions
 from neurallab.settings import Settings, setting
 
 
@@ -174,3 +175,39 @@ def test_a_changed_default_shows_in_help_and_in_config(tmp_path):
     run.finish()
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["hidden"] == 17 and config["program"] == "mnist"
+
+
+class _FitCalled(Exception):
+    """Raised by the stand-in for `fit`: the program got as far as training."""
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_train_hands_fit_its_effective_config_and_records_it(name, tmp_path, monkeypatch):
+    """`train` hands `fit` what `effective_config` says, and config.json records the settings,
+    that configuration and the seed (stopped before the first step: nothing trains)."""
+    import json
+
+    module = programs.module(name)
+    if not issubclass(module.Settings, TrainSettings):
+        pytest.skip(f"{name} does not train through the engine")
+    changes = {"seed": 5}
+    if "eval_every" not in module.Settings.REFUSED:
+        changes["eval_every"] = 7
+    settings = module.Settings(**changes)
+    handed = []
+
+    def fake_fit(model, optimizer, train_set, step, run, cfg, **kwargs):
+        handed.append((cfg, kwargs.get("checkpoint_extra")))
+        raise _FitCalled
+
+    monkeypatch.setattr(module, "fit", fake_fit)
+    with pytest.raises(_FitCalled):
+        module.train(settings, tmp_path, tracker="none", progress=False)
+    expected = module.effective_config(settings, RunOptions(progress=False))
+    assert handed[0][0] == expected.fit
+    extra = handed[0][1]
+    assert extra["program"] == name and "model_args" in extra, "load() needs these"
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["effective"] == expected.record()
+    assert config["seed"] == config["effective"]["fit"]["seed"] == 5
+    assert {k: config[k] for k in settings.record()} == settings.record()

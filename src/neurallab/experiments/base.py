@@ -51,12 +51,23 @@ class Budget:
     # The question being answered ("hw0 Q3.6"): its runs record it, so a later attempt at the
     # same question can tell its own interrupted work from runs another question made.
     question: str = ""
+    # A notebook's (or script's) changes to every run of a question: each setting named here
+    # replaces that setting in every program that has it (e.g. {"lr": 3e-3}); `n_seeds`
+    # replaces each question's number of seeds. Both enter the answer's cache key.
+    overrides: dict[str, Any] = field(default_factory=dict)
+    n_seeds: int | None = None
     runs: list[dict[str, Any]] = field(default_factory=list, compare=False, repr=False)
 
     def seeds(self, n: int, default: int = 0) -> list[int]:
-        """`n` consecutive seeds starting at `--seed` if given, else at the question's default."""
+        """`n` consecutive seeds (or `n_seeds`) starting at `--seed` if given, else at the
+        question's default."""
         first = default if self.seed is None else self.seed
-        return [first + i for i in range(n)]
+        return [first + i for i in range(self.n_seeds or n)]
+
+    def with_overrides(self, settings: Settings) -> Settings:
+        """`settings` with this budget's overrides of the settings it has."""
+        own = {k: v for k, v in self.overrides.items() if k in settings.__dataclass_fields__}
+        return settings.replace(**own) if own else settings
 
     def run(self, argv: list[str], run_dir: Path) -> dict[str, Any]:
         """Run one neurallab command for this question; see `run_command`."""
@@ -75,7 +86,7 @@ class Budget:
     def train(self, settings: Settings, run_dir: Path, run_name: str | None = None) -> RunRecord:
         """Run one program's settings for this question; see `run_program`."""
         record, accounting = run_program(
-            settings,
+            self.with_overrides(settings),
             run_dir,
             run_name=run_name,
             device=self.device,

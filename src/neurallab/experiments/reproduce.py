@@ -121,6 +121,8 @@ def config_key(q: Question, budget: Budget) -> str:
         "device": budget.device,
         "version": ANSWER_VERSION,
     }
+    if budget.overrides or budget.n_seeds:  # a notebook's changes make another answer
+        config.update(overrides=budget.overrides, n_seeds=budget.n_seeds)
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -48,5 +48,8 @@ def module(program: str) -> ModuleType:
 
 
 def train(settings: Any, run_dir: Path | str | None = None, **options: Any) -> Any:
-    """Run any program's settings: `module(settings.PROGRAM).train(settings, run_dir, ...)`."""
-    return module(settings.PROGRAM).train(settings, run_dir, **options)
+    """Run any program's settings: its module's `train` (or `run`, for the programs that
+    train nothing: generate, cifar-test, parity-manual) with `run_dir` and run options."""
+    found = module(settings.PROGRAM)
+    entry = getattr(found, "train", None) or found.run
+    return entry(settings, run_dir, **options)
