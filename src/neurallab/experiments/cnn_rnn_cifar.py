@@ -38,8 +38,7 @@ def arms(budget: Budget) -> dict[str, cifar.Settings]:
     return {NET: base, BN: base.replace(batchnorm=True)}
 
 
-def seeds(budget: Budget) -> list[int]:
-    return budget.seeds(3 if budget.quick else 5, default=SEED)
+N_SEEDS = {True: 3, False: 5}  # by budget.quick
 
 
 def settings_text(budget: Budget) -> str:
@@ -57,8 +56,6 @@ Q1_CLAIM = (
     "the Net 'should easily get validation accuracy in the upper 80s or above' (on real CIFAR "
     f"photos; read as above {fmt(UPPER_80S)})."
 )
-Q1_STATISTIC = "best validation accuracy per seed: mean and 95% t-interval against 0.87"
-Q1_TRAINED = "training loss per epoch, least-squares slope over the last quarter, per seed"
 Q2_CLAIM = (
     "BatchNorm after fc1: 'comment on the differences' (the handout names none; the usual claim "
     "is faster, steadier early training)."
@@ -195,29 +192,24 @@ def cifar_sweep(budget: Budget, out: Path, batchnorm: bool = True) -> SweepResul
     """The plain Net (and, with `batchnorm`, Net + BatchNorm) over the question's seeds, in one
     folder per handout, so Q2 and Q3 reuse the runs Q1 made."""
     chosen = {a: s for a, s in arms(budget).items() if batchnorm or a == NET}
-    return sweep(budget, chosen, seeds(budget), out.parent / "cifar-runs")
+    return sweep(
+        budget, chosen, budget.seeds(N_SEEDS[budget.quick], SEED), out.parent / "cifar-runs"
+    )
 
 
-def split_sizes() -> dict[str, int]:
+def split_facts() -> tuple[dict[str, int], float]:
+    """The size of each split of the stand-in, and the validation set's majority-class rate."""
     from neurallab.data import images
 
-    return {s: len(images.load_cifar3(images.default_cifar3(s))) for s in images.SPLITS}
-
-
-def majority_rate(split: str = "val") -> float:
-    from neurallab.data import images
-
-    labels = images.load_cifar3(images.default_cifar3(split)).tensors[1]
-    return float(labels.bincount().max()) / len(labels)
+    sets = {s: images.load_cifar3(images.default_cifar3(s)).tensors[1] for s in images.SPLITS}
+    return {s: len(y) for s, y in sets.items()}, float(sets["val"].bincount().max()) / len(
+        sets["val"]
+    )
 
 
 def val_curve(rec: RunRecord) -> list[float]:
     """Validation accuracy after each epoch 1, 2, ... (the untrained step-0 value left out)."""
     return [v for step, v in rec.history.column("val/acc") if step > 0]
-
-
-def train_loss_curve(rec: RunRecord) -> list[float]:
-    return [v for _, v in rec.history.column("train/avg_loss")]
 
 
 def early_epochs(epochs: int) -> int:
@@ -233,20 +225,16 @@ def early_val_acc(summary: dict) -> float:
     return sum(curve[:k]) / k
 
 
-def run_table(res: SweepResult, arms_: list[str], extra: list | None = None) -> str:
-    sub = SweepResult(arms=arms_, seeds=res.seeds, runs={a: res.runs[a] for a in arms_})
-    columns = [*(extra or []), ("best val acc", "best.val/acc")]
-    return sub.table(
-        [*columns, ("train acc, last epoch", "final.train/avg_acc")], arm_header="model"
-    )
+COLUMNS = [("best val acc", "best.val/acc"), ("train acc, last epoch", "final.train/avg_acc")]
 
 
 def q1(budget: Budget, out: Path) -> Answer:
     res = cifar_sweep(budget, out, batchnorm=False)
-    sizes, recs = split_sizes(), res.records(NET)
+    (sizes, majority), recs = split_facts(), res.records(NET)
     best_val = res.summary(NET, "best.val/acc")
     steps = int(recs[0].summary["steps"])
-    trained, loss_slope, _ = end_slope([train_loss_curve(r) for r in recs], steps)
+    losses = [[v for _, v in r.history.column("train/avg_loss")] for r in recs]
+    trained, loss_slope, _ = end_slope(losses, steps)
     reading, verdict = q1_reading(best_val, sizes["train"], trained)
     text = (
         f"`Net` as specified: {recs[0].parameters:,} parameters. Trained on the 32x32 {DATA} "
@@ -254,21 +242,17 @@ def q1(budget: Budget, out: Path) -> Answer:
         f"rotation up to 30 degrees and horizontal flips while training) with seeds "
         f"{', '.join(map(str, res.seeds))}. Settings: {settings_text(budget)}: {steps} "
         f"optimizer steps in all. {reading} Chance is 0.333, the majority class "
-        f"{fmt(majority_rate())}. The training plot is seed {res.seeds[0]}'s run alone (loss and "
+        f"{fmt(majority)}. The training plot is seed {res.seeds[0]}'s run alone (loss and "
         "accuracy per iteration from iteration 0; training values are running means over "
         "augmented batches)."
     )
     return Answer(
         text=text,
         commands=res.commands,
-        tables=[run_table(res, [NET])],
+        tables=[res.table(COLUMNS, arm_header="model")],
         images=[recs[0].run_dir / "training.png"],
-        metrics={
-            "best_val_acc": res.values(NET, "best.val/acc"),
-            "mean_best_val_acc": best_val.mean,
-            "steps": steps,
-            "end_loss_slope_per_epoch": list(loss_slope.values),
-        },
+        metrics={"best_val_acc": list(best_val.values), "mean_best_val_acc": best_val.mean}
+        | {"steps": steps, "end_loss_slope_per_epoch": list(loss_slope.values)},
         verdicts=[verdict],
         key_result=(
             f"best val acc {best_val.text()} after {steps} steps, training loss slope at the end "
@@ -279,7 +263,7 @@ def q1(budget: Budget, out: Path) -> Answer:
 
 def never_learned_note(res: SweepResult) -> str:
     """Names an arm whose best validation accuracy is not clearly above the majority rate."""
-    rate = majority_rate()
+    rate = split_facts()[1]
     notes = []
     for arm in res.arms:
         s = res.summary(arm, "best.val/acc")
@@ -310,7 +294,7 @@ def val_overlay(res: SweepResult, out: Path) -> Path:
 
 def q2(budget: Budget, out: Path) -> Answer:
     res = cifar_sweep(budget, out)
-    n_val = split_sizes()["val"]
+    n_val = split_facts()[0]["val"]
     k = early_epochs(len(val_curve(res.records(NET)[0])))
     early = res.compare(BN, NET, early_val_acc, f"mean validation accuracy over epochs 1-{k}")
     best = res.compare(BN, NET, "best.val/acc", "best validation accuracy")
@@ -327,7 +311,9 @@ def q2(budget: Budget, out: Path) -> Answer:
     return Answer(
         text=text,
         commands=res.commands,
-        tables=[run_table(res, res.arms, [(f"val acc, epochs 1-{k}", early_val_acc)])],
+        tables=[
+            res.table([(f"val acc, epochs 1-{k}", early_val_acc), *COLUMNS], arm_header="model")
+        ],
         images=[res.run_dirs(BN)[0] / "training.png", val_overlay(res, out)],
         metrics={"early_epochs": k, "diff_early": early.diff, "diff_best": best.diff},
         verdicts=verdicts,

@@ -44,12 +44,8 @@ def settings(budget: Budget, hidden: int) -> parity.Settings:
     return parity.Settings(hidden_dim=hidden, epochs=2000, stop_when_fit=False)
 
 
-def seeds(budget: Budget) -> list[int]:
-    return budget.seeds(3 if budget.quick else 5, default=SEED)
-
-
-def sizes(budget: Budget) -> list[int]:
-    return [64, 16, 4, 2, 1] if budget.quick else [64, 16, 8, 4, 2, 1]
+N_SEEDS = {True: 3, False: 5}  # by budget.quick
+SIZES = {True: [64, 16, 4, 2, 1], False: [64, 16, 8, 4, 2, 1]}
 
 
 def arm(hidden: int) -> str:
@@ -119,10 +115,25 @@ NEVER_FIT = (
 # -- the computation -----------------------------------------------------------------------------
 
 
+def adjacent(named: list[tuple[str, list[float]]], metric: str, paired: bool) -> tuple[str, int]:
+    """Each arm against the one before, counted, then the last against the first (signed)."""
+    pairs = zip(named, named[1:], strict=False)
+    steps = [compare(b, vb, a, va, metric, paired) for (a, va), (b, vb) in pairs]
+    (first, v0), (last, v1) = named[0], named[-1]
+    overall = compare(last, v1, first, v0, metric, paired)
+    up, down = sum(c.direction > 0 for c in steps), sum(c.direction < 0 for c in steps)
+    return (
+        f"{len(steps)} adjacent steps: {up} resolved higher, {down} resolved lower, "
+        f"{len(steps) - up - down} not resolved. {signed(overall)}"
+    ), overall.direction
+
+
 def parity_sweep(budget: Budget, out: Path, hidden: Sequence[int]) -> SweepResult:
     """`parity` for each hidden size and seed, in the handout's shared folder."""
     arms = {arm(h): settings(budget, h) for h in hidden}
-    return sweep(budget, arms, seeds(budget), out.parent / "parity-runs")
+    return sweep(
+        budget, arms, budget.seeds(N_SEEDS[budget.quick], SEED), out.parent / "parity-runs"
+    )
 
 
 def q4(budget: Budget, out: Path) -> Answer:
@@ -226,19 +237,7 @@ def q6_reading(acc: dict[int, list[float]], train_max: int = TRAIN_MAX) -> tuple
         trained = (
             f"On the training lengths 1-{train_max} the lowest accuracy is {fmt(min(inside))}."
         )
-    pairs = zip(beyond, beyond[1:], strict=False)
-    steps = [
-        compare(f"length {b}", acc[b], f"length {a}", acc[a], "accuracy", True) for a, b in pairs
-    ]
-    overall = compare(
-        f"length {lengths[-1]}",
-        acc[lengths[-1]],
-        f"length {train_max}",
-        acc[train_max],
-        "accuracy",
-        True,
-    )
-    up, down = sum(c.direction > 0 for c in steps), sum(c.direction < 0 for c in steps)
+    steps, direction = adjacent([(f"length {n}", acc[n]) for n in beyond], "accuracy", True)
     at_chance = None  # the first length from which every interval contains 0.5 (or is below)
     for n in reversed(beyond[1:]):
         s = summarize(acc[n])
@@ -257,12 +256,10 @@ def q6_reading(acc: dict[int, list[float]], train_max: int = TRAIN_MAX) -> tuple
     means = ", ".join(fmt(summarize(acc[n]).mean) for n in shown)
     text = (
         f"{trained} Beyond them, mean accuracy at lengths {', '.join(map(str, shown))}: "
-        f"{means}. Adjacent lengths {train_max} to {lengths[-1]} ({len(steps)} steps): {up} "
-        f"resolved higher, {down} resolved lower, {len(steps) - up - down} not resolved. "
-        f"{signed(overall)} {chance}"
+        f"{means}. From length {train_max} to {lengths[-1]}, {steps} {chance}"
     )
     key = f"lengths 1-{train_max}: min {fmt(min(inside))}; length {lengths[-1]}: {last.text()}"
-    return text, key, overall.direction
+    return text, key, direction
 
 
 def q6(budget: Budget, out: Path) -> Answer:
@@ -334,18 +331,12 @@ def q7_training(runs: dict[int, list[dict]], cap: int) -> tuple[str, list[Verdic
         h: [float(r["epochs"]) if r["fitted"] else float(cap) for r in runs[h]] for h in sizes_
     }
     metric = f"epochs to the first 100% training accuracy (unfitted seeds at the {cap}-epoch cap)"
-    steps = [
-        compare(arm(b), epochs[b], arm(a), epochs[a], metric)
-        for a, b in zip(sizes_, sizes_[1:], strict=False)
-    ]
+    steps, _ = adjacent([(arm(h), epochs[h]) for h in sizes_], metric, False)
     harder = compare(arm(smallest), epochs[smallest], arm(largest), epochs[largest], metric)
-    up, down = sum(c.direction > 0 for c in steps), sum(c.direction < 0 for c in steps)
     never = "".join(NEVER_FIT.format(h=h) for h in sizes_ if not fitted[h])
     text = (
         f"Fitted seeds per size: {counts}. How hard a size is to train is read from the epochs "
-        f"it needs to fit, from largest to smallest: {len(steps)} adjacent steps, {up} resolved "
-        f"more, {down} resolved fewer, {len(steps) - up - down} not resolved. {signed(harder)}"
-        f"{never}"
+        f"it needs to fit, from largest to smallest: {steps}{never}"
     )
     verdict = expect_direction(
         Q7_TRAIN_CLAIM,
@@ -438,7 +429,7 @@ def q7_reading(
 
 
 def q7(budget: Budget, out: Path) -> Answer:
-    hidden = sizes(budget)
+    hidden = SIZES[budget.quick]
     res = parity_sweep(budget, out, hidden)
     records = {
         h: [

@@ -146,7 +146,7 @@ def load_test_split(settings: Settings) -> tuple[TensorDataset, str]:
     if folder is not None:
         path = course or folder / "test.pkl"
         if not path.is_file():
-            raise UserError(f"data_dir: {folder} holds neither cifar10_hst_test nor test.pkl")
+            raise UserError(f"--data_dir: {folder} holds neither cifar10_hst_test nor test.pkl")
         kind = "the course's pickle" if course else "CIFAR-3 pickle"
     else:
         path = course or data.default_cifar3("test")
