@@ -14,6 +14,7 @@ import dataclasses
 import math
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from neurallab.experiments.base import Answer, Budget, Question, markdown_table
@@ -29,6 +30,7 @@ from neurallab.tracking.run import Run
 SEED = 0  # `neurallab cifar`'s default seed
 NET, BN = "Net", "Net + BatchNorm"
 DATA = "clip-art CIFAR-3 stand-in"
+QUIET = {"tracker": "none", "overwrite": True, "progress": False}  # a check, not a tracked run
 
 
 def arms(budget: Budget) -> dict[str, cifar.Settings]:
@@ -116,19 +118,11 @@ def signed(c: Comparison, digits: int = 3) -> str:
     )
 
 
-def slope(values: list[float]) -> float:
-    """Least-squares slope of values against 0, 1, 2, ..."""
-    n = len(values)
-    mx, my = (n - 1) / 2, sum(values) / n
-    sxx = sum((i - mx) ** 2 for i in range(n))
-    return sum((i - mx) * (v - my) for i, v in enumerate(values)) / sxx if sxx else 0.0
-
-
 def end_slope(curves: list[list[float]], steps: int) -> tuple[str, Summary, int]:
     """Q1's measurement of under-training: the training loss's slope over the last quarter."""
     epochs = len(curves[0])
     k = max(2, math.ceil(epochs / 4))
-    s = summarize([slope(c[-k:]) for c in curves])
+    s = summarize([float(np.polyfit(range(k), c[-k:], 1)[0]) for c in curves])  # per epoch
     low, high = s.ci if s.ci else (s.mean, s.mean)
     trend = -1 if high < 0 else 1 if low > 0 else 0
     ci = f"{low:+.3g} to {high:+.3g}" if s.ci else "one run"
@@ -328,7 +322,7 @@ def test_weights(rec: RunRecord, batchnorm: bool) -> RunRecord:
     folder = rec.run_dir / "test"
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / "output.log").open("w") as log, contextlib.redirect_stdout(log):
-        return cifar_eval.run(settings, folder, tracker="none", overwrite=True, progress=False)
+        return cifar_eval.run(settings, folder, **QUIET)
 
 
 def saved_epoch_is_best(rec: RunRecord) -> tuple[bool, float]:

@@ -14,18 +14,11 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
+from neurallab.experiments import verdict as v
 from neurallab.experiments.base import Answer, Budget, Question, markdown_table
-from neurallab.experiments.cnn_rnn_cifar import signed
+from neurallab.experiments.cnn_rnn_cifar import QUIET, signed
 from neurallab.experiments.stats import compare, fmt, summarize, t_quantile
 from neurallab.experiments.sweep import SweepResult, sweep
-from neurallab.experiments.verdict import (
-    AGREES,
-    DISAGREES,
-    Verdict,
-    expect_direction,
-    expect_threshold,
-    written,
-)
 from neurallab.programs import parity, parity_manual
 from neurallab.report.plots import dot_plot, line_plot
 from neurallab.tracking.run import Run
@@ -141,13 +134,7 @@ def q4(budget: Budget, out: Path) -> Answer:
     folder = out / "parity-manual"
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / "output.log").open("w") as log, contextlib.redirect_stdout(log):
-        rec = parity_manual.run(
-            parity_manual.Settings(max_length=max_length),
-            folder,
-            tracker="none",
-            overwrite=True,
-            progress=False,
-        )
+        rec = parity_manual.run(parity_manual.Settings(max_length=max_length), folder, **QUIET)
     keys = ("max_length", "strings_checked", "wrong", "min_h_odd", "max_h_even")
     r = {k: rec.summary[k] for k in (*keys, "nn_lstm_max_abs_diff")}
     text = (
@@ -171,7 +158,7 @@ def q4(budget: Budget, out: Path) -> Answer:
             markdown_table(["parameter", "value"], [[k, f"{v:g}"] for k, v in weights.items()])
         ],
         metrics=r,
-        verdicts=[written(Q4_CLAIM, result, demonstrated=r["wrong"] == 0)],
+        verdicts=[v.written(Q4_CLAIM, result, demonstrated=r["wrong"] == 0)],
         key_result=f"{r['wrong']} wrong of {r['strings_checked']:,} strings (lengths 1-{max_length})",
     )
 
@@ -185,7 +172,7 @@ def q5(budget: Budget, out: Path) -> Answer:
         f"{r.summary['epochs_to_fit']:g}" if r.summary.get("fitted") else "never" for r in recs
     )
     ran = ", ".join(f"{r.summary['epochs']:g}" for r in recs)
-    verdict = expect_threshold(
+    verdict = v.expect_threshold(
         Q5_CLAIM,
         train_acc,
         0.99,
@@ -204,7 +191,7 @@ def q5(budget: Budget, out: Path) -> Answer:
         f"{', '.join(map(str, res.seeds))}); final training accuracy {train_acc.text()} after "
         f"{ran} epochs."
     )
-    architecture = written(
+    architecture = v.written(
         "describe the architectural choices.",
         "packed LSTM(1, 64), last real hidden state, Linear(64, 2).",
     )
@@ -294,7 +281,7 @@ def q6(budget: Budget, out: Path) -> Answer:
         tables=[markdown_table(["length", "mean accuracy", "95% CI", "per seed"], rows)],
         images=[Run(out).save_figure(fig, "accuracy_by_length.png")],
         metrics={"acc_by_length": acc},
-        verdicts=[written(Q6_CLAIM, key, True)],
+        verdicts=[v.written(Q6_CLAIM, key, True)],
         key_result=key,
     )
 
@@ -321,7 +308,7 @@ def slope_per_halving(
     return slope, (slope - half, slope + half)
 
 
-def q7_training(runs: dict[int, list[dict]], cap: int) -> tuple[str, list[Verdict]]:
+def q7_training(runs: dict[int, list[dict]], cap: int) -> tuple[str, list[v.Verdict]]:
     """How hard each size is to train: epochs to the first fit, unfitted seeds at the cap."""
     sizes_ = list(runs)
     largest, smallest = sizes_[0], sizes_[-1]
@@ -338,7 +325,7 @@ def q7_training(runs: dict[int, list[dict]], cap: int) -> tuple[str, list[Verdic
         f"Fitted seeds per size: {counts}. How hard a size is to train is read from the epochs "
         f"it needs to fit, from largest to smallest: {steps}{never}"
     )
-    verdict = expect_direction(
+    verdict = v.expect_direction(
         Q7_TRAIN_CLAIM,
         harder,
         expected=1,
@@ -349,9 +336,9 @@ def q7_training(runs: dict[int, list[dict]], cap: int) -> tuple[str, list[Verdic
         one = fitted[1]
         seeds_ = f" (seed{'s' if len(one) > 1 else ''} {', '.join(str(r['seed']) for r in one)})"
         verdicts.append(
-            Verdict(
+            v.Verdict(
                 Q7_ONE_CLAIM,
-                DISAGREES if one else AGREES,
+                v.DISAGREES if one else v.AGREES,
                 f"hidden size 1 fit the training set in {len(one)} of {len(runs[1])} seeds"
                 f"{seeds_ if one else ''} within {cap} epochs",
                 "course settings: batch 100, Adam lr 0.003; which seeds fit depends on the "
@@ -400,7 +387,7 @@ def q7_generalisation(runs: dict[int, list[dict]]) -> tuple[str, str]:
 
 def q7_reading(
     runs: dict[int, list[dict]], cap: int
-) -> tuple[str, list[Verdict], str, list[list[str]]]:
+) -> tuple[str, list[v.Verdict], str, list[list[str]]]:
     """Q7 from per-run records {size: [{"seed", "fitted", "epochs", "acc8", "acc20"}, ...]},
     sizes from largest to smallest; `epochs` is the first epoch with 100% training accuracy."""
     fitted = {h: [r for r in runs[h] if r["fitted"]] for h in runs}
