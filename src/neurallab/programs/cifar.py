@@ -14,6 +14,7 @@ stand-in for the course's CIFAR-3 photos.
 
 from __future__ import annotations
 
+import bisect
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,17 +128,21 @@ def log_untrained(model: Net, val: TensorDataset, run, config: TrainingConfig) -
     run.log({"epoch": 0.0, "val/loss": scores["loss"], "val/acc": scores["acc"]}, step=0)
 
 
-def training_figure(rec: RunRecord, title: str, examples_per_step: float):
-    """Loss and accuracy per iteration. A batch's loss is drawn at the iterations done before
-    it (the first at 0, the untrained network's), evaluations at the iterations done."""
+def training_figure(rec: RunRecord, title: str):
+    """Loss and accuracy per iteration. The loss of batch i is drawn at i (the iterations done
+    before it: the first, at 0, is the untrained network's), an evaluation at the iterations
+    done when it ran (the untrained network's at 0)."""
+    batches = [step for step, _ in rec.history.column("train/batch_loss")]  # examples seen
 
-    def series(key: str, shift: int = 0) -> tuple[list[float], list[float]]:
+    def series(key: str) -> tuple[list[float], list[float]]:
         pairs = rec.history.column(key)
-        return [s / examples_per_step - shift for s, _ in pairs], [v for _, v in pairs]
+        if key == "train/batch_loss":
+            return list(range(len(pairs))), [v for _, v in pairs]
+        return [bisect.bisect_right(batches, s) for s, _ in pairs], [v for _, v in pairs]
 
     return panels(
         {
-            "loss": {"train (per batch)": series("train/batch_loss", 1), "val": series("val/loss")},
+            "loss": {"train (per batch)": series("train/batch_loss"), "val": series("val/loss")},
             "accuracy": {"train (running)": series("train/avg_acc"), "val": series("val/acc")},
         },
         title,
@@ -167,9 +172,7 @@ def train(settings: Settings, run_dir: Path | str | None = None, **options: Any)
         checkpoint_extra={"program": PROGRAM, "model_args": model_args(settings)},
     )
     title = f"Net{' + BatchNorm' if settings.batchnorm else ''} on the {data_name(settings)}"
-    rec = RunRecord.read(run.dir, Settings)
-    per_step = result.samples / result.steps if result.steps else 1.0
-    run.save_figure(training_figure(rec, title, per_step), "training.png")
+    run.save_figure(training_figure(RunRecord.read(run.dir, Settings), title), "training.png")
     print(f"{title}: best val acc {result.best['val/acc']:.4f}; weights in {run.dir / 'best.pt'}")
     return finish(
         run,
@@ -177,7 +180,6 @@ def train(settings: Settings, run_dir: Path | str | None = None, **options: Any)
         settings,
         best_val_acc=result.best["val/acc"],
         data=data_name(settings),
-        examples_per_step=per_step,
     )
 
 
