@@ -36,7 +36,7 @@ def test_q1_verdict_follows_the_measured_accuracy_and_names_under_training():
     assert v.outcome == NOT_RESOLVED
     flat_curves = [[0.5, 0.51, 0.49, 0.5], [0.5, 0.49, 0.51, 0.5], [0.5, 0.5, 0.5, 0.5]]
     flat, _, trend = cifar.end_slope(flat_curves, 150)
-    assert trend == 0 and "flat at the end" in flat and "under-trained" not in flat
+    assert trend == 0 and "not resolved as falling" in flat and "is open" in flat
 
 
 def test_signed_readings_print_the_difference_with_its_intervals_sign():

@@ -43,9 +43,13 @@ def arms(budget: Budget) -> dict[str, cifar.Settings]:
 N_SEEDS = {True: 3, False: 5}  # by budget.quick
 
 
-def settings_text(budget: Budget) -> str:
-    s = arms(budget)[NET]
-    course = " (the course's: 50 epochs, batch 256, lr 1e-4)" if budget.quick else ""
+def settings_text(s: cifar.Settings) -> str:
+    """The settings a run used, and the course's where they differ."""
+    course = (
+        ""
+        if s.epochs == 50 and s.batch_size == 256 and s.lr == 1e-4
+        else (" (the course's: 50 epochs, batch 256, lr 1e-4)")
+    )
     return (
         f"{s.epochs} epochs, batch {s.batch_size}, Adam lr {s.lr:g} (weight decay "
         f"{s.weight_decay:g}){course}"
@@ -82,8 +86,8 @@ Q1_SAID = {
 TREND = {
     -1: "still falling at the end: {slope} per epoch over epochs {a}-{b} (95% CI over seeds "
     "{ci}), so after {steps} optimizer steps the network is under-trained, not converged",
-    0: "flat at the end: {slope} per epoch over epochs {a}-{b} (95% CI over seeds {ci}), so "
-    "more steps at this rate would not be expected to help much",
+    0: "not resolved as falling at the end: {slope} per epoch over epochs {a}-{b} (95% CI over "
+    "seeds {ci} contains 0), so whether {steps} optimizer steps left it under-trained is open",
     1: "rising at the end: {slope} per epoch over epochs {a}-{b} (95% CI over seeds {ci})",
 }
 Q2_WHY = {
@@ -234,7 +238,7 @@ def q1(budget: Budget, out: Path) -> Answer:
         f"`Net` as specified: {recs[0].parameters:,} parameters. Trained on the 32x32 {DATA} "
         f"({sizes['train']} training, {sizes['val']} validation pictures; colour jitter, "
         f"rotation up to 30 degrees and horizontal flips while training) with seeds "
-        f"{', '.join(map(str, res.seeds))}. Settings: {settings_text(budget)}: {steps} "
+        f"{', '.join(map(str, res.seeds))}. Settings: {settings_text(recs[0].settings)}: {steps} "
         f"optimizer steps in all. {reading} Chance is 0.333, the majority class "
         f"{fmt(majority)}. The training plot is seed {res.seeds[0]}'s run alone (loss and "
         "accuracy per iteration from iteration 0; training values are running means over "
@@ -298,7 +302,7 @@ def q2(budget: Budget, out: Path) -> Answer:
     text = (
         f"BatchNorm1d(512) after fc1, before relu5, adds {params[BN] - params[NET]:,} "
         f"parameters ({params[BN]:,} in all). Both models trained on the {DATA} with the same "
-        f"{len(res.seeds)} seeds ({settings_text(budget)}); differences are BatchNorm minus "
+        f"{len(res.seeds)} seeds ({settings_text(res.records(NET)[0].settings)}); differences are BatchNorm minus "
         f"Net, paired by seed. {reading} The training plot is the BatchNorm run of seed "
         f"{res.seeds[0]}; the second plot overlays every run's validation curve from epoch 0."
     )
