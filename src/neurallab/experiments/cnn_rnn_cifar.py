@@ -283,7 +283,7 @@ def val_overlay(res: SweepResult, out: Path) -> Path:
             )
     fig = line_plot(
         series,
-        f"{DATA}: validation accuracy per epoch, one line per run",
+        f"{DATA.capitalize()}: validation accuracy per epoch, one line per run",
         "epoch",
         "validation accuracy",
     )
@@ -315,7 +315,7 @@ def q2(budget: Budget, out: Path) -> Answer:
         images=[res.run_dirs(BN)[0] / "training.png", val_overlay(res, out)],
         metrics={"early_epochs": k, "diff_early": early.diff, "diff_best": best.diff},
         verdicts=verdicts,
-        key_result=f"BatchNorm minus Net (paired, {len(res.seeds)} seeds): {signed(early)}",
+        key_result=f"{len(res.seeds)} seeds paired: {signed(early)}",
     )
 
 
