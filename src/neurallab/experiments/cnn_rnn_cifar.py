@@ -283,7 +283,7 @@ def val_overlay(res: SweepResult, out: Path) -> Path:
             )
     fig = line_plot(
         series,
-        f"{DATA.capitalize()}: validation accuracy per epoch, one line per run",
+        "Clip-art CIFAR-3 stand-in: validation accuracy per epoch, one line per run",
         "epoch",
         "validation accuracy",
     )
