@@ -319,10 +319,11 @@ def q2(budget: Budget, out: Path) -> Answer:
     )
 
 
-def test_weights(rec: RunRecord, batchnorm: bool) -> RunRecord:
+def test_weights(rec: RunRecord, batchnorm: bool, device: str = "cpu") -> RunRecord:
     """`cifar-test` on a run's best.pt, in the run's `test/` folder (always run again: it is
     cheap, and a retrained run must never be read with an older test)."""
-    settings = cifar_eval.Settings(weights=rec.run_dir / "best.pt", batchnorm=batchnorm)
+    best = rec.run_dir / "best.pt"
+    settings = cifar_eval.Settings(weights=best, batchnorm=batchnorm, device=device)
     folder = rec.run_dir / "test"
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / "output.log").open("w") as log, contextlib.redirect_stdout(log):
@@ -342,7 +343,7 @@ def q3(budget: Budget, out: Path) -> Answer:
     rows, commands, tests, checks = [], list(res.commands), {a: [] for a in res.arms}, []
     for arm in res.arms:
         for seed, rec in zip(res.seeds, res.records(arm), strict=True):
-            tested = test_weights(rec, batchnorm=arm == BN)
+            tested = test_weights(rec, arm == BN, budget.device)
             ok, top = saved_epoch_is_best(rec)
             checks.append(ok)
             tests[arm].append(tested.summary["test_acc"])
