@@ -23,10 +23,12 @@ it to bound their time).
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import os
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,11 +140,29 @@ def answer(
         flush=True,
     )
     started = time.perf_counter()
-    with reproduce.only_writer(spot.lock):
+    with reproduce.only_writer(spot.lock), kept_random_state():
         record = reproduce.answer_question(q, budget, spot.folder, force)
     took = time.perf_counter() - started
     record = {**record, "shown_from": f"answered now in {took:.1f} s"}
     return {**record, "unapplied": unapplied(overrides, record.get("commands", []))}
+
+
+@contextlib.contextmanager
+def kept_random_state() -> Iterator[None]:
+    """Leave the notebook's random streams where they were: the runs seed Python, NumPy and
+    torch for themselves, and the HW4 notebook's own draws must go on in the handout's order."""
+    import random
+
+    import numpy as np
+    import torch
+
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    with torch.random.fork_rng(devices=[]):
+        try:
+            yield
+        finally:
+            random.setstate(python_state)
+            np.random.set_state(numpy_state)
 
 
 def finished(q: Question, budget: Budget, spot: Place, root: Path) -> dict[str, Any] | None:
@@ -275,3 +295,91 @@ class Summary:
         from neurallab.report.render import summary_table
 
         return summary_table(self.records)
+
+
+# -- executing the notebooks (`neurallab notebooks`, the tests) ----------------------------------
+
+
+def notebook_sources(root: Path | None = None) -> dict[str, Path]:
+    """handout -> its notebook's source (`notebooks/<name>.py`, jupytext percent format)."""
+    folder = (root or project_root()) / "notebooks"
+    if not folder.is_dir():
+        raise UserError(f"{folder}: not found; run this from a neurallab checkout")
+    return {h: folder / f"{stem}.py" for h, stem in HANDOUT_NOTEBOOKS.items()}
+
+
+def execute(
+    source: Path,
+    out_dir: Path,
+    *,
+    html: bool = False,
+    reuse_only: bool = False,
+    timeout: int = 1800,
+    progress: Any = print,
+) -> dict[str, Any]:
+    """Run every cell of `source` in a fresh kernel, in its own folder as Jupyter would, and
+    write `<out_dir>/<stem>.ipynb` with the outputs (and `<stem>.html` if `html`).
+
+    Returns the paths, the wall time and the errors (a failing cell stops the notebook and
+    is returned, not raised, so every notebook gets its turn).
+    """
+    import jupytext
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = jupytext.read(source)
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    env_before = os.environ.get(REUSE_ONLY)
+    if reuse_only:
+        os.environ[REUSE_ONLY] = "1"  # the kernel inherits this process's environment
+
+    def on_complete(cell: Any, cell_index: int, **_: Any) -> None:
+        if cell.cell_type == "code":
+            progress(f"{source.stem}: cell {code.index(cell_index) + 1}/{len(code)} done")
+
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(source.parent)}},
+        on_cell_complete=on_complete,
+    )
+    started, error = time.perf_counter(), None
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        error = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
+    finally:
+        if reuse_only and env_before is None:
+            del os.environ[REUSE_ONLY]
+        elif reuse_only:
+            os.environ[REUSE_ONLY] = env_before
+    seconds = time.perf_counter() - started
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ipynb = out_dir / f"{source.stem}.ipynb"
+    import nbformat
+
+    nbformat.write(nb, ipynb)
+    page = write_html(nb, out_dir / f"{source.stem}.html") if html else None
+    return {"ipynb": ipynb, "html": page, "seconds": seconds, "error": error}
+
+
+IMAGE_CHECK = """<script>
+// Self-check for tests and readers: after loading, record how many figures rendered.
+window.addEventListener("load", () => {
+  const imgs = [...document.images];
+  const ok = imgs.filter(i => i.complete && i.naturalWidth > 0).length;
+  document.body.dataset.imagesOk = ok;
+  document.body.dataset.imagesBroken = imgs.length - ok;
+});
+</script>"""
+
+
+def write_html(nb: Any, path: Path) -> Path:
+    """An executed notebook as one HTML page (nbconvert's lab template, images embedded),
+    with the report's image self-check, so a browser test can count the plots that load."""
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    path.write_text(body.replace("</head>", IMAGE_CHECK + "\n</head>", 1))
+    return path
