@@ -166,7 +166,7 @@ ask("hw4", "Ex4")
 # %%
 model = ToyModel()  # the Ex5 cell's fresh model: initialisation 0 of the answer below
 optimizer = torch.optim.Adam(model.parameters(), lr=0.03)
-for step in range(5_000):
+for _ in range(5_000):
     optimizer.zero_grad()
     loss = mse_loss(model(X), Y)
     loss.backward()
@@ -181,8 +181,10 @@ notebook_mse
 
 # %%
 ex5 = ask("hw4", "Ex5")
-print(f"this loop: {notebook_mse:.6f}; reproduce's initialisation 0: "
-      f"{ex5.metrics.get('notebook_init_mse', float('nan')):.6f}")
+print(
+    f"this loop: {notebook_mse:.6f}; reproduce's initialisation 0: "
+    f"{ex5.metrics.get('notebook_init_mse', float('nan')):.6f}"
+)
 ex5
 
 # %% [markdown]
