@@ -78,7 +78,7 @@ def _qids(found: list[Question]) -> str:
 
 
 def changes_tag(overrides: dict[str, Any], n_seeds: int | None) -> str:
-    """A folder name for a notebook's changes, e.g. 'lr-0.003_seeds-1'."""
+    """A folder name for a notebook's changes, e.g. 'lr-0p003-seeds-1'."""
     parts = [f"{k}-{v}" for k, v in sorted(overrides.items())]
     parts += [f"seeds-{n_seeds}"] if n_seeds else []
     return reproduce.slug("_".join(parts).replace(".", "p")) or "defaults"
