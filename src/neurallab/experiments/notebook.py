@@ -38,6 +38,8 @@ from neurallab.experiments import reproduce
 from neurallab.experiments.base import Budget, Question
 
 REUSE_ONLY = "NEURALLAB_NOTEBOOK_REUSE_ONLY"  # "1": show finished answers only, train nothing
+# Jupyter's and nbconvert's styles reset <pre> inside outputs: commands keep their own look.
+PRE = '<pre style="white-space:pre-wrap;font-family:monospace;font-size:85%;padding:6px;background:#f5f5f5">'
 HANDOUT_NOTEBOOKS = {  # handout -> notebook file stem under notebooks/
     "hw0": "hw0",
     "hw3": "hw3",
@@ -229,14 +231,14 @@ class AnswerView:
         if r.get("unapplied"):
             parts.append(f"<p><strong>Not applied:</strong> {self._unapplied_text()}</p>")
         if r.get("commands"):
-            parts.append("<pre>" + html.escape("\n".join(r["commands"])) + "</pre>")
+            parts.append(PRE + html.escape("\n".join(r["commands"])) + "</pre>")
         parts.append(markdown_to_html(r["text"]))
         parts += [markdown_to_html(v) for v in verdict_lines(r)]
         parts += [markdown_to_html(t) for t in r.get("tables", [])]
         parts += [_img_tag(Path(p), r["qid"]) for p in r.get("images", [])]
         if r.get("error") and not r.get("not_run"):
             last = r["error"].strip().splitlines()[-1]
-            parts.append(f"<pre>{html.escape(last)}</pre>")
+            parts.append(f"{PRE}{html.escape(last)}</pre>")
         return "\n".join([*parts, "</div>"])
 
     def _unapplied_text(self) -> str:
@@ -329,9 +331,6 @@ def execute(
 
     nb = jupytext.read(source)
     code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    env_before = os.environ.get(REUSE_ONLY)
-    if reuse_only:
-        os.environ[REUSE_ONLY] = "1"  # the kernel inherits this process's environment
 
     def on_complete(cell: Any, cell_index: int, **_: Any) -> None:
         if cell.cell_type == "code":
@@ -344,16 +343,17 @@ def execute(
         resources={"metadata": {"path": str(source.parent)}},
         on_cell_complete=on_complete,
     )
+    # The kernel inherits this process's environment: it imports the neurallab imported
+    # here (a source checkout on PYTHONPATH included), and reuses answers only if asked to.
+    package_parent = str(Path(__file__).resolve().parents[2])
+    path = os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))
     started, error = time.perf_counter(), None
-    try:
-        client.execute()
-    except CellExecutionError as exc:
-        error = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
-    finally:
-        if reuse_only and env_before is None:
-            del os.environ[REUSE_ONLY]
-        elif reuse_only:
-            os.environ[REUSE_ONLY] = env_before
+    with environment(PYTHONPATH=path, **({REUSE_ONLY: "1"} if reuse_only else {})):
+        try:
+            client.execute()
+        except CellExecutionError as exc:
+            lines = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip().splitlines()
+            error = lines[-1] if lines else repr(exc)
     seconds = time.perf_counter() - started
     out_dir.mkdir(parents=True, exist_ok=True)
     ipynb = out_dir / f"{source.stem}.ipynb"
@@ -362,6 +362,21 @@ def execute(
     nbformat.write(nb, ipynb)
     page = write_html(nb, out_dir / f"{source.stem}.html") if html else None
     return {"ipynb": ipynb, "html": page, "seconds": seconds, "error": error}
+
+
+@contextlib.contextmanager
+def environment(**values: str) -> Iterator[None]:
+    """Set environment variables for the duration (a kernel started inside inherits them)."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 IMAGE_CHECK = """<script>
