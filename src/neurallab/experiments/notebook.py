@@ -325,9 +325,14 @@ def execute(
     Returns the paths, the wall time and the errors (a failing cell stops the notebook and
     is returned, not raised, so every notebook gets its turn).
     """
-    import jupytext
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    try:
+        import jupytext
+        from nbclient import NotebookClient
+        from nbclient.exceptions import CellExecutionError
+    except ImportError as exc:
+        raise UserError(
+            f"the notebook tools are not installed ({exc.name}): pip install -e '.[notebooks]'"
+        ) from None
 
     nb = jupytext.read(source)
     code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
