@@ -25,7 +25,7 @@ import torch
 
 from neurallab.errors import UserError
 from neurallab.experiments import notebook, reproduce
-from neurallab.experiments.base import Budget
+from neurallab.experiments.base import Answer, Budget, Question
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -168,6 +168,27 @@ def test_answer_is_made_once_then_reused_and_changes_go_elsewhere(tmp_path, monk
     monkeypatch.setenv(notebook.REUSE_ONLY, "1")
     missing = notebook.answer("hw0", "Q2.2", root=tmp_path)
     assert missing["not_run"] and not (tmp_path / "runs/reproduce/quick/hw0/q2-2").exists()
+
+
+def test_answers_from_the_root_with_reproduces_relative_folders(tmp_path, monkeypatch):
+    """A notebook runs in notebooks/; its questions must run as reproduce runs them, from the
+    root with relative folders, since a run's command (its reuse key) names its folder."""
+    seen = {}
+
+    def run(budget, folder):
+        seen.update(cwd=Path.cwd(), folder=folder, overrides=budget.overrides)
+        return Answer(text="done", commands=[f"neurallab toy --lr 0.5 --run_dir {folder}"])
+
+    fake = Question("hw4", "Ex1", "fake", run)
+    monkeypatch.setattr(notebook, "question", lambda handout, qid: fake)
+    monkeypatch.delenv(notebook.REUSE_ONLY, raising=False)
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")
+    record = notebook.answer("hw4", "Ex1", root=tmp_path, lr=0.5, epochs=2)
+    assert seen["cwd"] == tmp_path and Path.cwd() == tmp_path / "notebooks"
+    assert seen["folder"] == Path("runs/notebook/epochs-2-lr-0p5/quick/hw4/ex1")
+    assert seen["overrides"] == {"lr": 0.5, "epochs": 2}
+    assert record["unapplied"] == ["epochs"]
 
 
 def test_published_answer_is_shown_with_its_plots_embedded(tmp_path):

@@ -142,11 +142,26 @@ def answer(
         flush=True,
     )
     started = time.perf_counter()
-    with reproduce.only_writer(spot.lock), kept_random_state():
-        record = reproduce.answer_question(q, budget, spot.folder, force)
+    # From the root, with relative folders, as reproduce runs: a run's command (its reuse key)
+    # names its folder, so a run another question of reproduce made is reused, not replaced.
+    with working_directory(root), kept_random_state():
+        with reproduce.only_writer(spot.lock.relative_to(root)):
+            folder = spot.folder.relative_to(root)
+            record = reproduce.answer_question(q, budget, folder, force)
     took = time.perf_counter() - started
     record = {**record, "shown_from": f"answered now in {took:.1f} s"}
     return {**record, "unapplied": unapplied(overrides, record.get("commands", []))}
+
+
+@contextlib.contextmanager
+def working_directory(folder: Path) -> Iterator[None]:
+    """Run in `folder`, then go back (a notebook's kernel keeps its own directory)."""
+    before = Path.cwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(before)
 
 
 @contextlib.contextmanager
