@@ -102,7 +102,7 @@ ax.set_xticks(
     ],
 )
 ax.set_title(f"hand-set LSTM on {string}: h_t > 0.5 exactly on odd prefixes")
-ax.legend(ncol=6, fontsize=8)
+ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
 buffer = io.BytesIO()
 fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
 plt.close(fig)
