@@ -18,7 +18,7 @@
 # verdict against the handout, tables and plots. Finished answers are reused (from
 # `runs/reproduce`, else the ones published in `results/quick`); pass a setting to answer the
 # question again with it, e.g. `ask("cnn-rnn", "Q2", lr=0.01)` (kept apart in
-# `runs/notebook/`), or `quick=False` for the handout's own budget. Our images stand in for
+# `runs/reproduce-changed/`), or `quick=False` for the handout's own budget. Our images stand in for
 # CIFAR-10's three classes (`docs/notebooks.md` says how to prepare them).
 
 # %%

@@ -18,7 +18,7 @@
 # verdict against the handout, tables and plots. Finished answers are reused (from
 # `runs/reproduce`, else the ones published in `results/quick`); pass a setting to answer the
 # question again with it, e.g. `ask("hw0", "Q4.3", n_seeds=1)` (kept apart in
-# `runs/notebook/`), or `quick=False` for the handout's own budget. Our data stand in for
+# `runs/reproduce-changed/`), or `quick=False` for the handout's own budget. Our data stand in for
 # the course's: clip art of three animals for its photos, a news corpus for its real vs fake
 # articles (`docs/notebooks.md` says how to prepare them).
 

@@ -18,7 +18,7 @@
 # verdict against the handout, tables and plots. Finished answers are reused (from
 # `runs/reproduce`, else the ones published in `results/quick`); pass a setting to answer the
 # question again with it, e.g. `ask("hw3", "P1", lr=3e-3, n_seeds=1)` (kept apart in
-# `runs/notebook/`), or `quick=False` for the handout's own budget. Set-up:
+# `runs/reproduce-changed/`), or `quick=False` for the handout's own budget. Set-up:
 # `docs/notebooks.md`.
 
 # %%

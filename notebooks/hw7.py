@@ -18,7 +18,7 @@
 # verdict against the handout, tables and plots. Finished answers are reused (from
 # `runs/reproduce`, else the ones published in `results/quick`); pass a setting to answer the
 # question again with it, e.g. `ask("hw7", "§5 Q3", lr=3e-3)` (kept apart in
-# `runs/notebook/`), or `quick=False` for the handout's own budget (hours on a CPU: the
+# `runs/reproduce-changed/`), or `quick=False` for the handout's own budget (hours on a CPU: the
 # published full answers are shown instantly). The handout trains on TinyStories; our
 # stand-in is a BBC News corpus (`docs/notebooks.md` says how to prepare it).
 
@@ -102,7 +102,7 @@ found = [
     *sorted(root.glob("runs/reproduce/full/hw7/runs/long-s*/last.pt")),
     *sorted(root.glob("runs/reproduce/quick/hw7/runs/long-s*/last.pt")),
 ]
-small = root / "runs" / "notebook" / "rnn-lm-small"
+small = root / "runs" / "rnn-lm" / "notebook-small"
 if not found and (small / "summary.json").exists():
     found = [small / "last.pt"]
 if not found and os.environ.get(REUSE_ONLY) != "1":

@@ -148,7 +148,7 @@ def test_unknown_question_names_the_handouts_questions():
 
 def test_answer_is_made_once_then_reused_and_changes_go_elsewhere(tmp_path, monkeypatch):
     """A missing answer is made (reproduce's answer_question) where reproduce keeps it, then
-    reused untouched; a changed setting makes another answer, under runs/notebook/."""
+    reused untouched; a changed setting makes another answer, under runs/reproduce-changed/."""
     monkeypatch.delenv(notebook.REUSE_ONLY, raising=False)
     first = notebook.answer("hw0", "Q2.1", root=tmp_path)
     assert first["ok"] and first["shown_from"].startswith("answered now")
@@ -159,7 +159,7 @@ def test_answer_is_made_once_then_reused_and_changes_go_elsewhere(tmp_path, monk
     assert made.stat().st_mtime_ns == stamp and again["text"] == first["text"]
 
     changed = notebook.answer("hw0", "Q2.1", root=tmp_path, n_seeds=1, lr=0.5)
-    assert (tmp_path / "runs/notebook/lr-0p5-seeds-1/quick/hw0/q2-1/answer.json").exists()
+    assert (tmp_path / "runs/reproduce-changed/lr-0p5-seeds-1/quick/hw0/q2-1/answer.json").exists()
     assert made.stat().st_mtime_ns == stamp
     assert changed["unapplied"] == ["lr"]  # Q2.1 trains nothing: the change is reported
     view = notebook.AnswerView(changed)._repr_html_()
@@ -186,7 +186,7 @@ def test_answers_from_the_root_with_reproduces_relative_folders(tmp_path, monkey
     monkeypatch.chdir(tmp_path / "notebooks")
     record = notebook.answer("hw4", "Ex1", root=tmp_path, lr=0.5, epochs=2)
     assert seen["cwd"] == tmp_path and Path.cwd() == tmp_path / "notebooks"
-    assert seen["folder"] == Path("runs/notebook/epochs-2-lr-0p5/quick/hw4/ex1")
+    assert seen["folder"] == Path("runs/reproduce-changed/epochs-2-lr-0p5/quick/hw4/ex1")
     assert seen["overrides"] == {"lr": 0.5, "epochs": 2}
     assert record["unapplied"] == ["epochs"]
 

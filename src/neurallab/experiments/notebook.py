@@ -14,7 +14,7 @@ Where a finished answer is looked for, in order:
    never writes there).
 
 A cell that changes settings (`ask("hw3", "P1", lr=3e-3, n_seeds=1)`) makes another answer
-(the changes are part of its key), kept apart under `runs/notebook/<changes>/` so it never
+(the changes are part of its key), kept apart under `runs/reproduce-changed/<changes>/` so it never
 replaces what reproduce made. With `NEURALLAB_NOTEBOOK_REUSE_ONLY=1` nothing is trained: a
 missing answer is shown as not run yet (the tests and `neurallab notebooks --reuse_only` use
 it to bound their time).
@@ -98,7 +98,7 @@ class Place:
 def place(q: Question, budget: Budget, root: Path) -> Place:
     mode = "quick" if budget.quick else "full"
     changed = bool(budget.overrides or budget.n_seeds)
-    out = root / "runs" / "notebook" / changes_tag(budget.overrides, budget.n_seeds)
+    out = root / "runs" / "reproduce-changed" / changes_tag(budget.overrides, budget.n_seeds)
     out = out if changed else root / "runs" / "reproduce"
     where = Path(mode) / q.handout / reproduce.slug(q.qid)
     published = None if changed else root / reproduce.PUBLISHED / where
@@ -239,7 +239,7 @@ class AnswerView:
         parts = [
             f'<div class="neurallab-answer" data-question="{html.escape(title.split(":")[0])}"'
             f' data-status="{self.status()}">',
-            f"<p><strong>{html.escape(title)}</strong> · {html.escape(r['shown_from'])}</p>",
+            f"<p><strong>{html.escape(title)}</strong> · {html.escape(r.get('shown_from', ''))}</p>",
         ]
         if r.get("ok"):
             parts.append(f"<p><small>{html.escape(_meta(r))}</small></p>")
@@ -267,7 +267,7 @@ class AnswerView:
         from neurallab.report.render import verdict_lines
 
         r = self.record
-        lines = [f"{r['handout']} {r['qid']}: {r['title']} [{r['shown_from']}]"]
+        lines = [f"{r['handout']} {r['qid']}: {r['title']} [{r.get('shown_from', '')}]"]
         if r.get("unapplied"):
             lines.append("Not applied: " + self._unapplied_text())
         lines += [*r.get("commands", []), "", r["text"], *verdict_lines(r)]
