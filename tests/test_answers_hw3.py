@@ -201,7 +201,7 @@ def test_p4_is_answered_without_a_claimed_result(tmp_path):
 
 
 def test_mnist_mse_step_is_mse_between_softmax_and_one_hot():
-    from neurallab.tasks.mnist import mse_step
+    from neurallab.programs.mnist import mse_step
 
     torch.manual_seed(0)
     model = torch.nn.Linear(4, 10)
@@ -213,9 +213,9 @@ def test_mnist_mse_step_is_mse_between_softmax_and_one_hot():
     assert int(out.correct) == int((model(x).argmax(1) == y).sum())
 
 
-def test_mnist_loss_flag_reaches_the_step(monkeypatch):
+def test_mnist_loss_flag_reaches_the_step(monkeypatch, tmp_path):
     from neurallab.commands import build_parser
-    from neurallab.tasks import mnist
+    from neurallab.programs import mnist
 
     seen = []
 
@@ -225,18 +225,16 @@ def test_mnist_loss_flag_reaches_the_step(monkeypatch):
 
     monkeypatch.setattr(mnist, "fit", fake_fit)
     monkeypatch.setattr(mnist, "load_mnist", lambda split, limit=None: None)
-    monkeypatch.setattr(mnist, "open_run", lambda *a, **k: None)
     for flag, expected in (("mse", mnist.mse_step), ("cross_entropy", mnist.classification_step)):
-        args = build_parser().parse_args(["mnist", "--loss", flag, "--tracker", "none"])
+        args = build_parser().parse_args(["mnist", "--loss", flag])
         with pytest.raises(RuntimeError, match="stop"):
-            mnist.run(args)
+            mnist.train(mnist.Settings.from_args(args), tmp_path / flag, tracker="none")
         assert seen[-1] is expected
 
 
-def test_timeseries_seed_reaches_the_validation_split(monkeypatch):
-    from neurallab.commands import build_parser
+def test_timeseries_seed_reaches_the_validation_split(monkeypatch, tmp_path):
     from neurallab.data.timeseries import load_splits
-    from neurallab.tasks import timeseries
+    from neurallab.programs import timeseries
 
     seeds = []
 
@@ -245,12 +243,11 @@ def test_timeseries_seed_reaches_the_validation_split(monkeypatch):
         raise RuntimeError("stop after the split")
 
     monkeypatch.setattr(timeseries, "load_splits", spy)
-    args = build_parser().parse_args(["timeseries", "--seed", "7", "--tracker", "none"])
     with pytest.raises(RuntimeError, match="stop"):
-        timeseries.run(args)
+        timeseries.train(timeseries.Settings(seed=7), tmp_path, tracker="none")
     assert seeds == [7]
     # ...and a different seed draws a different validation set from the training split.
-    val = [load_splits("BasicMotions", seed=s)[0][1].tensors[0] for s in (0, 1)]
+    val = [load_splits("BasicMotions", seed=s).sets[1].tensors[0] for s in (0, 1)]
     assert not torch.equal(val[0], val[1])
 
 
