@@ -3,6 +3,8 @@ P3 demos show what their answers say, and the task flags the answers rely on do 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -76,27 +78,45 @@ def test_p5_answers_name_each_models_measured_standing():
 # -- P1 and P2 readings ------------------------------------------------------------------------
 
 
+FIRST = (12_800, [0.90, 0.91, 0.905], [0.80, 0.81, 0.80])  # first evaluation: CE ahead
+
+
 @pytest.mark.parametrize("ce_better", [True, False])
 def test_p1_reading_and_verdicts_flip_with_the_numbers(ce_better):
     ce, mse = ([0.95, 0.951, 0.949], [0.90, 0.905, 0.899])
     if not ce_better:
         ce, mse = mse, ce
-    text, verdicts, c, ce_acc = hw3.p1_reading(ce, mse, "1", quick=True)
-    threshold, direction = verdicts
-    assert direction.outcome == (AGREES if ce_better else DISAGREES)
-    assert ("cross-entropy is higher than MSE" in text) == ce_better
-    assert ("cross-entropy is lower than MSE" in text) == (not ce_better)
-    assert threshold.outcome == DISAGREES  # 0.90-0.95 is below the README's 0.97
-    assert "not met" in text and "quick budget" in threshold.reason
+    text, verdicts, c = hw3.p1_reading(ce, mse, FIRST, hw3.P1_RUNS["quick"], quick=True)
+    classifies, better, faster = verdicts
+    assert better.outcome == (AGREES if ce_better else DISAGREES)
+    assert faster.outcome == AGREES  # the first evaluation's numbers did not change
+    assert ("cross-entropy minus MSE: +0.0" in text) == ce_better
+    assert ("cross-entropy minus MSE: -0.0" in text) == (not ce_better)
+    # The difference and its interval keep their signs (no "lower by 0.05 (CI [-0.06, ...])").
+    low, high = c.interval
+    assert (low < 0 and high < 0) == (not ce_better)
+    assert f"95% CI {hw3.signed(low)} to {hw3.signed(high)}" in better.key_result
+    # Like with like: a 1-epoch run is not held to the README's 10-epoch number.
+    assert classifies.outcome == NOT_RESOLVED and "is for 10 epochs" in text
+    assert "quick budget" in classifies.reason and "not compared" in classifies.key_result
 
 
-def test_p1_reading_meets_the_readme_claim_only_above_it():
-    text, verdicts, _, _ = hw3.p1_reading(
-        [0.975, 0.976, 0.977], [0.96, 0.961, 0.962], "10", quick=False
-    )
+def test_p1_reading_meets_the_readme_claim_only_above_it_at_the_full_budget():
+    full = hw3.P1_RUNS["full"]
+    assert full.arms["cross-entropy"] == hw3.mnist.Settings()  # the README's command exactly
+    ce, mse = [0.975, 0.976, 0.977], [0.96, 0.961, 0.962]
+    text, verdicts, _ = hw3.p1_reading(ce, mse, FIRST, full, quick=False)
     assert verdicts[0].outcome == AGREES and "is met" in text
-    _, verdicts, _, _ = hw3.p1_reading([0.96, 0.98, 0.97], [0.96, 0.961, 0.962], "10", False)
+    _, verdicts, _ = hw3.p1_reading([0.96, 0.98, 0.97], mse, FIRST, full, quick=False)
     assert verdicts[0].outcome == NOT_RESOLVED
+    _, verdicts, _ = hw3.p1_reading([0.90, 0.91, 0.92], mse, FIRST, full, quick=False)
+    assert verdicts[0].outcome == DISAGREES
+
+
+def test_p1_faster_claim_follows_the_first_evaluation():
+    slower = (12_800, [0.80, 0.81, 0.80], [0.90, 0.91, 0.905])
+    _, verdicts, _ = hw3.p1_reading([0.9] * 3, [0.9] * 3, slower, hw3.P1_RUNS["full"], False)
+    assert verdicts[2].outcome == DISAGREES and verdicts[1].outcome == NOT_RESOLVED
 
 
 def test_p1b_logit_gradients_match_the_closed_forms():
@@ -112,16 +132,19 @@ def test_p1b_logit_gradients_match_the_closed_forms():
     assert abs(hw3.logit_gradients(0.001)["mse"]) < abs(hw3.logit_gradients(0.1)["mse"])
 
 
+RUNS2 = hw3.P2_RUNS["quick"]
+
+
 @pytest.mark.parametrize(("ae", "outcome"), [([0.04], AGREES), ([0.08], DISAGREES)])
 def test_p2_reading_follows_the_baselines(ae, outcome):
-    text, verdicts = hw3.p2_reading(ae, {"mean_image": 0.067, "pca": 0.056})
+    text, verdicts = hw3.p2_reading(ae, {"mean_image": 0.067, "pca": 0.056}, RUNS2)
     assert verdicts[0].outcome == outcome
     assert ("is below the mean-image baseline" in text) == (outcome == AGREES)
     assert ("and below PCA" in text) == (outcome == AGREES)
     assert ("and not below PCA" in text) == (outcome != AGREES)
-    _, verdicts = hw3.p2_reading([0.05], {"mean_image": 0.067, "pca": 0.056})
-    assert "and below PCA" in hw3.p2_reading([0.05], {"mean_image": 0.067, "pca": 0.056})[0]
-    assert "and not below PCA" in hw3.p2_reading([0.06], {"mean_image": 0.067, "pca": 0.056})[0]
+    base = {"mean_image": 0.067, "pca": 0.056}
+    assert "and below PCA" in hw3.p2_reading([0.05], base, RUNS2)[0]
+    assert "and not below PCA" in hw3.p2_reading([0.06], base, RUNS2)[0]
 
 
 # -- P3: the demos show what the answers say ----------------------------------------------------
@@ -280,19 +303,28 @@ def test_pca_baseline_keeps_the_top_components():
     assert everything["pca"] < 1e-6
 
 
-def test_p1_curves_average_runs_and_refuse_mixed_cadences(tmp_path):
-    def write(name, rows):
-        folder = tmp_path / name
-        folder.mkdir()
-        lines = ["step,key,value"] + [f"{s},val/acc,{v}" for s, v in rows]
-        (folder / "metrics.csv").write_text("\n".join(lines) + "\n")
-        return folder
+def test_p1_curves_average_runs_and_refuse_mixed_cadences():
+    from neurallab.programs.run import History, RunRecord
 
-    a = write("a", [(100, 0.5), (200, 0.7)])
-    b = write("b", [(100, 0.7), (200, 0.9)])
-    xs, ys = hw3._mean_curve([a, b], "val/acc")
+    def record(rows):
+        history = History([{"step": s, "val/acc": v} for s, v in rows])
+        return RunRecord("mnist", hw3.mnist.Settings(), Path("."), {}, history)
+
+    a = record([(100, 0.5), (200, 0.7)])
+    b = record([(100, 0.7), (200, 0.9)])
+    xs, ys = hw3.mean_curve([a, b], "val/acc")
     assert xs == [100, 200] and ys == pytest.approx([0.6, 0.8])
-    assert hw3._first_value({"run_dir": str(b)}, "val/acc") == pytest.approx(0.7)
-    c = write("c", [(150, 0.5), (200, 0.7)])
+    assert hw3.first_value(b, "val/acc") == pytest.approx(0.7)
     with pytest.raises(ValueError, match="different points"):
-        hw3._mean_curve([a, c], "val/acc")
+        hw3.mean_curve([a, record([(150, 0.5), (200, 0.7)])], "val/acc")
+
+
+def test_questions_are_declared_as_settings_without_argv():
+    """Each question's runs are settings objects, and every budget's setup says what it is."""
+    import inspect
+
+    for plan in (hw3.P1_RUNS, hw3.P2_RUNS, *hw3_timeseries.P5_RUNS["quick"].values()):
+        runs = plan if isinstance(plan, hw3.Runs) else plan["quick"]
+        assert all(isinstance(s, hw3.Settings) for s in runs.arms.values())
+    source = inspect.getsource(hw3) + inspect.getsource(hw3_timeseries)
+    assert "commands.run" not in source and '"--epochs"' not in source
