@@ -44,6 +44,11 @@ class Settings(TrainSettings):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        # NumPy's generator draws the validation split and refuses other seeds (with a traceback).
+        if not 0 <= self.seed < 2**32:
+            raise UserError(
+                f"{self._where()}seed: must be an integer from 0 to 2**32 - 1, got {self.seed}"
+            )
         if self.npy is not None:
             if len(self.npy) != 2:
                 raise UserError(
