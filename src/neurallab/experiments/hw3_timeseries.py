@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 
+import torch
+
 from neurallab.experiments.base import Answer, Budget, Question, markdown_table
 from neurallab.experiments.hw3 import Runs, signed
 from neurallab.experiments.stats import Comparison, Summary, compare, fmt, summarize
@@ -78,7 +80,9 @@ P5_DATA = (
     "Every model runs with the same seeds ({seeds}); a seed fixes the initial weights, the "
     "batch order and which training series validate, so models are compared paired over seeds "
     "(95% t-interval of the per-seed differences). A rank interval lists the ranks the resolved "
-    "differences allow. Budget: {budget} (Adam lr 1e-3, batch 16).\n\n"
+    "differences allow. Budget: {budget} (Adam lr 1e-3, batch 16). The tables' train s is each "
+    "run's training time on {device} with {threads} threads, other work possibly running: a "
+    "rough cost, not a benchmark."
 )
 
 # -- computation -----------------------------------------------------------------------------
@@ -122,7 +126,7 @@ class Ranking:
 
     def sentence(self) -> str:
         """'On X, ranked by mean test accuracy: CNN 0.950 (95% CI ..., rank 1), ...'."""
-        parts = [f"{NAMES[m]} {self.summaries[m].text()}, {self.rank_text(m)}" for m in self.order]
+        parts = [f"{NAMES[m]} {acc(self.summaries[m])}, {self.rank_text(m)}" for m in self.order]
         resolved = [c for c in self.comparisons if c.resolved]
         unresolved = [c for c in self.comparisons if not c.resolved]
         text = f"On {self.dataset}, by mean {METRIC}: " + "; ".join(parts) + ". "
@@ -137,6 +141,21 @@ class Ranking:
                 + "."
             )
         return text.strip()
+
+
+def bounded(s: Summary) -> tuple[float, float] | None:
+    """The 95% t-interval of an accuracy, cut to [0, 1], where an accuracy can lie."""
+    return None if s.ci is None else (max(0.0, s.ci[0]), min(1.0, s.ci[1]))
+
+
+def acc(s: Summary) -> str:
+    """'0.733 (95% CI 0.453 to 1, cut to [0, 1], n=3)': an accuracy, its interval cut to
+    where an accuracy can lie."""
+    ci = bounded(s)
+    if ci is None:
+        return s.text()
+    cut = "" if ci == s.ci else ", cut to [0, 1]"
+    return f"{fmt(s.mean)} (95% CI {fmt(ci[0])} to {fmt(ci[1])}{cut}, n={s.n})"
 
 
 def _short(c: Comparison) -> str:
@@ -179,7 +198,7 @@ def mlp_answer(rankings: list[Ranking]) -> tuple[str, str]:
     for r in rankings:
         v = r.versus("mlp")
         facts.append(
-            f"on {r.dataset} the MLP ({r.summaries['mlp'].text()}, {r.rank_text('mlp')}) is "
+            f"on {r.dataset} the MLP ({acc(r.summaries['mlp'])}, {r.rank_text('mlp')}) is "
             f"resolved below {_names(v['below'])}, above {_names(v['above'])}, and not resolved "
             f"against {_names(v['unresolved'])}"
         )
@@ -217,7 +236,7 @@ def cnn_answer(rankings: list[Ranking]) -> tuple[str, str]:
     for r in rankings:
         v = r.versus("cnn")
         facts.append(
-            f"on {r.dataset} the CNN ({r.summaries['cnn'].text()}, {r.rank_text('cnn')}) is "
+            f"on {r.dataset} the CNN ({acc(r.summaries['cnn'])}, {r.rank_text('cnn')}) is "
             f"resolved above {_names(v['above'])} and below {_names(v['below'])}"
         )
     key = "; ".join(facts)
@@ -240,7 +259,7 @@ def rnn_answer(rankings: list[Ranking]) -> tuple[str, str]:
         for m in ("lstm", "gru"):
             v = r.versus(m)
             facts.append(
-                f"{NAMES[m]} on {r.dataset} {r.summaries[m].text()}, {r.rank_text(m)} "
+                f"{NAMES[m]} on {r.dataset} {acc(r.summaries[m])}, {r.rank_text(m)} "
                 f"(resolved above {_names(v['above'])}, below {_names(v['below'])})"
             )
     key = "; ".join(facts)
@@ -277,7 +296,7 @@ def p5(budget: Budget, out: Path) -> Answer:
         tables.append(_pairs_table(ranking))
         groups[dataset] = {NAMES[m]: values[m] for m in MODELS}
         intervals[dataset] = {
-            NAMES[m]: ranking.summaries[m].ci for m in MODELS if ranking.summaries[m].ci
+            NAMES[m]: bounded(ranking.summaries[m]) for m in MODELS if ranking.summaries[m].ci
         }
     title = (
         f"HW3 P5: test accuracy per seed on UEA {' and '.join(plan)} ({len(res.seeds)} seeds; "
@@ -291,7 +310,13 @@ def p5(budget: Budget, out: Path) -> Answer:
     ]
     budget_text = "; ".join(f"{d}: {r.setup}" for d, r in plan.items())
     text = (
-        P5_DATA.format(seeds=", ".join(map(str, res.seeds)), budget=budget_text)
+        P5_DATA.format(
+            seeds=", ".join(map(str, res.seeds)),
+            budget=budget_text,
+            device=budget.device,
+            threads=torch.get_num_threads(),
+        )
+        + "\n\n"
         + "\n\n".join(r.sentence() for r in rankings)
         + "\n\n"
         + "\n\n".join(text for text, _ in answers)
