@@ -163,6 +163,11 @@ P1_READING = (
     "softmax {mse}. {final} {why} Early in training, at the first evaluation ({first:,} "
     "images; {n} seeds, paired; the figure shows the mean over seeds): {early} {readme}"
 )
+P1_ASKED = [
+    "1A: cross-entropy of y_hat for the label 3.",
+    "1B: which loss gives the larger gradient signal at y_hat_3 = 0.9.",
+    "1C: why no Softmax layer before CrossEntropyLoss.",
+]
 P1_POINTS = [0.9, 0.5, 0.1, 0.01, 0.001]  # the correct class's probability, right to wrong
 
 
@@ -280,26 +285,15 @@ def p1_written(q: dict[str, float], demo: Demo) -> list[Verdict]:
     """1A-1C: answers computed by code, not claims measured against the handout."""
     c = demo.value
     larger = "cross-entropy" if abs(q["p1b_dce_dyhat3"]) > abs(q["p1b_dmse_dyhat3"]) else "MSE"
-    same = math.isclose(c["ce"], c["by_hand"], rel_tol=1e-6)
-    return [
-        written(
-            "1A: cross-entropy of y_hat for the label 3.",
-            f"-ln 0.4 = {q['p1a_cross_entropy']:.4f}",
-            demonstrated=True,
-        ),
-        written(
-            "1B: which loss gives the larger gradient signal at y_hat_3 = 0.9.",
-            f"{larger}: dCE/dy_hat_3 {q['p1b_dce_dyhat3']:.3f} vs dMSE/dy_hat_3 "
-            f"{q['p1b_dmse_dyhat3']:.3f}",
-            demonstrated=True,
-        ),
-        written(
-            "1C: why no Softmax layer before CrossEntropyLoss.",
-            f"CrossEntropyLoss applies log-softmax itself ({'equal' if same else 'NOT equal'} "
-            f"to -log_softmax by hand: {c['ce']:.4f}); softmax first gives {c['twice']:.4f}",
-            demonstrated=True,
-        ),
+    same = "equal" if math.isclose(c["ce"], c["by_hand"], rel_tol=1e-6) else "NOT equal"
+    answers = [
+        f"-ln 0.4 = {q['p1a_cross_entropy']:.4f}",
+        f"{larger}: dCE/dy_hat_3 {q['p1b_dce_dyhat3']:.3f} vs dMSE/dy_hat_3 "
+        f"{q['p1b_dmse_dyhat3']:.3f}",
+        f"CrossEntropyLoss applies log-softmax itself ({same} to -log_softmax by hand: "
+        f"{c['ce']:.4f}); softmax first gives {c['twice']:.4f}",
     ]
+    return [written(asked, answer, True) for asked, answer in zip(P1_ASKED, answers, strict=True)]
 
 
 def p1_tables(q: dict[str, float], grads: dict[float, dict[str, float]]) -> list[str]:
@@ -825,13 +819,9 @@ def p3(budget: Budget, out: Path) -> Answer:
         g_runs[0].source, "".join(r.output for r in g_runs), [r.value for r in g_runs]
     )
     g_compare = compare(
-        "with model.eval()",
-        [r.value["eval"] for r in g_runs],
-        "without",
-        [r.value["train"] for r in g_runs],
-        "test accuracy",
-        paired=True,
-    )
+        "with model.eval()", [r.value["eval"] for r in g_runs],
+        "without", [r.value["train"] for r in g_runs], "test accuracy", paired=True,
+    )  # fmt: skip
     text, verdicts = p3_text(demos, g_compare)
     (out / "demos.md").write_text("\n\n".join(d.markdown() for d in demos.values()) + "\n")
     return Answer(

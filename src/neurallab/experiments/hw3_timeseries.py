@@ -1,12 +1,9 @@
 """HW3 Problem 5: the four model families on two real multivariate series sets, several seeds.
 
-The handout asks for reasoning (why an MLP may be poor, when a CNN helps, which other families
-suit the data) and gives no ranking. Each answer here rests on measured rankings on BOTH
-datasets: every model is run with the same seeds, each pair of models is compared with a paired
-95% t-interval over seeds, and a model's rank is given as an interval (the ranks consistent with
-the differences that the intervals resolve). Sentences that state an order are generated from
-those comparisons.
-"""
+The handout asks for reasoning and gives no ranking. Each answer rests on measured rankings on
+BOTH datasets: every pair of models compared with a paired 95% t-interval over the same seeds,
+each model's rank an interval (the ranks the resolved differences allow); sentences that state
+an order are generated from those comparisons."""
 
 from __future__ import annotations
 
@@ -114,10 +111,7 @@ class Ranking:
 
     def pair(self, a: str, b: str) -> Comparison:
         """The comparison of `a` and `b` (in the stored orientation)."""
-        for c in self.comparisons:
-            if {c.a, c.b} == {NAMES[a], NAMES[b]}:
-                return c
-        raise KeyError((a, b))
+        return next(c for c in self.comparisons if {c.a, c.b} == {NAMES[a], NAMES[b]})
 
     def versus(self, model: str) -> dict[str, list[str]]:
         """The other models `model` is resolved above, resolved below, or not resolved against."""
