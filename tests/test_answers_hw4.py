@@ -12,7 +12,7 @@ from neurallab.data.toy import generate_data
 from neurallab.experiments import hw4
 from neurallab.experiments.verdict import AGREES, DEMONSTRATED, DISAGREES, NOT_RESOLVED
 from neurallab.models.toy import ToyEnsemble, ToyModel, member_mse
-from neurallab.tasks import toy
+from neurallab.programs import toy
 
 
 def _answers(**overrides):
@@ -193,7 +193,75 @@ def test_toy_offers_only_flags_it_honours(tmp_path, capsys):
 
     a = json.loads((tmp_path / "a" / "summary.json").read_text())["answers"]
     b = json.loads((tmp_path / "b" / "summary.json").read_text())["answers"]
-    assert [s for s, _ in a["ex5_below_target_by_step"]] == [20, 40, 60]
-    assert [s for s, _ in b["ex5_below_target_by_step"]] == [30, 60]
-    assert len(a["ex5_mse"]) == 3 and a["ex5_seeds"] == [0, 1, 2]
+    assert [s for s, _ in a["ex5_below_target_by_step"][0]] == [20, 40, 60]
+    assert [s for s, _ in b["ex5_below_target_by_step"][0]] == [30, 60]
+    assert len(a["ex5_mse"][0]) == 3 and a["ex5_seeds"] == [0, 1, 2]
     assert "fresh_training_fixed_mse" not in a  # --fresh_steps 0 skips the variant
+
+
+def test_toy_settings_keep_the_old_command_lines():
+    """`--steps` also answers to `--epochs`; one `--lr` is a grid of one; Python and the command
+    line give the same settings, and impossible combinations are refused on one line."""
+    from neurallab import commands
+    from neurallab.errors import UserError
+
+    parser = commands.parser("toy")
+    args = parser.parse_args(["--epochs", "300", "--lr", "0.1", "--inits", "4"])
+    settings = toy.Settings.from_args(args)
+    assert settings == toy.Settings(steps=300, lr=0.1, inits=4)
+    assert settings.lr == (0.1,) and toy.Settings(lr=1).lr == (1.0,)
+    assert settings.to_argv() == ["--steps", "300", "--lr", "0.1", "--inits", "4"]
+    assert toy.effective_config(settings).fit.max_samples == 300 * toy.N_POINTS
+    with pytest.raises(UserError, match="lr: each learning rate once"):
+        toy.Settings(lr=(0.1, 0.1))
+    with pytest.raises(UserError, match="momentum: optimizer adam has no momentum"):
+        toy.Settings(momentum=0.9)
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "momentum", "lrs"), [("adam", None, (0.03, 0.1)), ("sgd", 0.9, (0.1, 0.5))]
+)
+def test_a_grid_of_learning_rates_trains_each_as_if_alone(tmp_path, optimizer, momentum, lrs):
+    """Block b of a grid run is the run at lrs[b] alone (its members step at lr_b / lr_0 times
+    the optimizer's step); the trained models come back from the checkpoint alone."""
+    common = dict(steps=200, inits=3, optimizer=optimizer, momentum=momentum, fresh_steps=0)
+    options = dict(tracker="none", progress=False)
+    grid = toy.train(toy.Settings(lr=lrs, **common), tmp_path / "grid", **options)
+    alone = toy.train(toy.Settings(lr=lrs[1], **common), tmp_path / "alone", **options)
+    got, want = grid.summary["answers"]["ex5_mse"], alone.summary["answers"]["ex5_mse"]
+    assert len(got) == 2 and got[0] != got[1]
+    assert got[1] == pytest.approx(want[0], rel=1e-4)
+    X, Y = _points()
+    trained = toy.load(grid.run_dir)
+    assert len(trained) == 6
+    with torch.no_grad():
+        assert float(mse_loss(trained.member(3)(X), Y)) == pytest.approx(got[1][0], rel=1e-6)
+    with pytest.raises(Exception, match="not a finished toy run"):
+        toy.load(tmp_path)
+
+
+def _points():
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return generate_data(toy.N_POINTS)
+
+
+def test_record_mse_state_round_trips(tmp_path):
+    """What RecordMSE has recorded survives its state_dict (what last.pt keeps for a resume)."""
+    from neurallab.engine import FitConfig
+    from neurallab.tracking import Run
+
+    X, Y = _points()
+    ensemble = ToyEnsemble([toy.notebook_fresh_model(s) for s in range(2)])
+    run = Run(tmp_path)
+    first = toy.RecordMSE(ensemble, {"fixed": (X, Y)}, run, FitConfig(batch_size=20))
+    first.on_evaluation(10, {})
+    first.on_evaluation(20, {})
+    state = first.state_dict()
+    torch.save(state, tmp_path / "state.pt")
+    again = toy.RecordMSE(ensemble, {"fixed": (X, Y)}, run, FitConfig(batch_size=20))
+    again.load_state_dict(torch.load(tmp_path / "state.pt", weights_only=True))
+    assert again.history == first.history and again.history["steps"] == [10, 20]
+    again.on_evaluation(30, {})
+    assert len(again.history["fixed"]) == 3 and len(first.history["fixed"]) == 2
+    run.finish()
