@@ -3,6 +3,8 @@ initialisations is the handout's training loop for each of them."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from torch.nn.functional import mse_loss
@@ -23,6 +25,7 @@ def _answers(**overrides):
         "ex1_output_shape": [20, 2],
         "ex1_target_shape": [20, 2],
         "ex3_lr_scan": [[0.01, 9.9], [1.0, 9.0], [50.0, 18.0]],
+        "ex3_repeated_cell_losses": [9.9, 9.8, 9.7],
         "ex4_max_output_difference": 0.0,
         "ex4_parameters": 26,
         "ex4_untrained_mse": 0.26,
@@ -34,22 +37,12 @@ def _answers(**overrides):
     return a
 
 
-def _ex5_arm(mse, by_step=None, dead=None, wrong=None, fresh=None):
-    n = len(mse)
-    below = sum(v < hw4.TARGET for v in mse)
-    return {
-        "ex5_mse": mse,
-        "ex5_fresh_data_mse": fresh or [0.3] * n,
-        "ex5_dead_units": dead or [0] * n,
-        "ex5_wrong_outputs": wrong or [0] * n,
-        "ex5_below_target_by_step": by_step or [[2500, below], [5000, below]],
-    }
-
-
 def test_ex1_ex2_ex4_checks_flip_on_a_wrong_result():
     assert hw4.ex1_reading(_answers())[1][0].outcome == AGREES
     assert hw4.ex1_reading(_answers(ex1_output_shape=[20, 1]))[1][0].outcome == DISAGREES
     assert hw4.ex1_reading(_answers(ex1_loss_builtin=5.0))[1][0].outcome == DISAGREES
+    text, _ = hw4.ex1_reading(_answers(ex1_wrong_outputs=17, ex1_loss_of_constant_half=9.0))
+    assert "17 of the 40 outputs" in text and "no better than" in text
 
     text, verdicts, _ = hw4.ex2_reading(_answers())
     assert verdicts[0].outcome == AGREES and "agreement to float64 precision" in text
@@ -64,13 +57,17 @@ def test_ex1_ex2_ex4_checks_flip_on_a_wrong_result():
 def test_ex3_answer_follows_the_measured_losses():
     text, verdicts, rows = hw4.ex3_reading(_answers())
     assert text.startswith("**Yes.**") and "smallest rate that raises it is 50" in text
-    assert [v.outcome for v in verdicts] == [DEMONSTRATED, AGREES]
+    assert [v.outcome for v in verdicts] == [DEMONSTRATED, AGREES, AGREES]
     assert [r[2] for r in rows] == ["lowered", "lowered", "raised"]
+    assert "lower every time" in text
 
     never = _answers(ex3_lr_scan=[[0.01, 9.9], [1.0, 9.0], [50.0, 8.0]])
     text, verdicts, _ = hw4.ex3_reading(never)
     assert text.startswith("Not at any learning rate")
-    assert verdicts[1].outcome == DISAGREES and verdicts[0].outcome != DEMONSTRATED
+    assert verdicts[2].outcome == DISAGREES and verdicts[0].outcome != DEMONSTRATED
+    bumpy = _answers(ex3_repeated_cell_losses=[9.9, 10.1, 9.7])
+    text, verdicts, _ = hw4.ex3_reading(bumpy)
+    assert verdicts[1].outcome == DISAGREES and "NOT lower every time" in text
 
 
 def test_restarts_needed_counts_runs_to_the_next_success():
@@ -80,66 +77,97 @@ def test_restarts_needed_counts_runs_to_the_next_success():
     assert hw4.restarts_needed([False, False]) == (None, 2)
 
 
-def test_ex5_reading_and_verdict_follow_the_counts():
-    stuck = [0.08, 0.001, 0.0005, 0.025, 0.002, 0.1, 0.0001, 0.05]  # 4 of 8 below 0.01
-    arms = {
-        "lr 0.01": _ex5_arm([0.08, 0.001, 0.1, 0.025, 0.002, 0.1, 0.0001, 0.05]),
-        hw4.MAIN: _ex5_arm(stuck, dead=[1, 0, 0, 0, 0, 2, 0, 0], wrong=[5, 0, 0, 1, 0, 6, 0, 3]),
+def test_intervals_of_fractions_stay_inside_0_1():
+    for k, n in ((0, 40), (40, 40), (1, 8), (20, 40)):
+        low, high = hw4.wilson(k, n)
+        assert 0 <= low <= k / n <= high <= 1
+    assert hw4.wilson(0, 40)[0] == 0 and hw4.wilson(1, 40)[0] > 0
+    d, low, high = hw4.newcombe(30, 40, 10, 40)
+    assert d == 0.5 and 0 < low < d < high <= 1
+    assert hw4.runs_for(0.5) == 5 and hw4.runs_for(1.0) == 1 and hw4.runs_for(0) == math.inf
+
+
+def _run(lrs, own, search, fresh, first=None):
+    """Made-up answers of one optimizer's grid run: per rate, the notebook's own final MSE, how
+    many of the 3 other search initialisations and of the fresh ones end below 0.01."""
+    mse, firsts = [], []
+    for o, s, (k, n) in zip(own, search, fresh, strict=True):
+        mse.append([o] + [0.001] * s + [0.05] * (3 - s) + [0.002] * k + [0.05] * (n - k))
+        firsts.append([first] + [500] * (3 + n))
+    return {"ex5_lrs": list(lrs), "ex5_mse": mse, "ex5_first_below_step": firsts}
+
+
+def test_ex5_verdict_flips_with_the_success_counts():
+    """Doable when a setting gets the notebook's own model there or a fresh initialisation
+    gets there with the chosen setting; not when none does. The choice never reads the fresh
+    pool, and the SGD-vs-momentum/Adam claim follows the interval of the difference."""
+    plan = hw4.Plan(steps=3000, search=4, fresh=40, fresh_steps=0)
+    runs = {
+        "SGD": _run((0.3, 1.0), own=(0.05, 0.05), search=(0, 1), fresh=((0, 40), (2, 40))),
+        "Adam": _run((0.01, 0.03), own=(0.05, 0.05), search=(3, 2), fresh=((30, 40), (39, 40))),
     }
-    text, verdicts, key = hw4.ex5_reading(arms, seed=0, steps=5000)
-    assert "**4 of 8** end below 0.01" in text
-    assert "MSE 0.0800, above 0.01" in text  # the notebook's own initialisation
-    assert "2 have a dead hidden unit" in text and "2 keep every unit" in text
-    assert "with 1-3 of the 40 outputs" in text
-    assert "no further initialisation crossed 0.01" in text
-    assert (
-        "no learning rate tried brings all 8 there within 5,000 steps (3 at lr 0.01, 4 at" in text
-    )
-    assert "2 have a dead hidden unit" in text and "0 of the 4 that reach 0.01 have one" in text
-    assert "within 2 runs from every starting seed" in text  # failing streaks are 1 long
-    assert "1 starting seed(s) at the end of the pool" in text
-    assert "For 7 of the 8 initialisations the outcome" in text
-    assert "mostly the starting point" in text
-    assert verdicts[0].outcome in (DISAGREES, NOT_RESOLVED)
-    assert verdicts[1].outcome == DISAGREES  # 0.08
+    cells = hw4.grid_cells(runs, plan.search)
+    verdicts = hw4.ex5_verdicts(cells, plan.steps)
+    assert verdicts[0].outcome == AGREES and "chosen Adam, lr 0.0100" in verdicts[0].key_result
+    assert verdicts[1].outcome == AGREES  # 30/40 vs 2/40
+    text, key = hw4.ex5_reading(cells, plan, 0)
+    assert "None of them brings the notebook's own ToyModel() below 0.01" in text
+    assert "**30 of 40**" in text and "re-running `model = ToyModel()`" in text
+    assert key.startswith("doable: Adam, lr 0.0100, 3,000 steps: 30/40")
+    assert "30% of it" in text  # the step count against the handout's 10,000
 
-    # Another learning rate that swaps which initialisations succeed: no longer "the seed".
-    swapped = [0.001 if v >= 0.01 else 0.05 for v in stuck]
-    text, _, _ = hw4.ex5_reading({"lr 0.1": _ex5_arm(swapped), hw4.MAIN: arms[hw4.MAIN]}, 0, 5000)
-    assert "For 0 of the 8 initialisations" in text and "mostly the starting point" not in text
-    assert key.startswith("4/8")
+    # The notebook's own model reaches it with SGD: chosen first, whatever the fresh pool says.
+    runs["SGD"] = _run((0.3, 1.0), own=(0.05, 0.005), search=(0, 1), fresh=((0, 40), (0, 40)))
+    cells = hw4.grid_cells(runs, plan.search)
+    verdicts = hw4.ex5_verdicts(cells, plan.steps)
+    assert verdicts[0].outcome == AGREES and "chosen SGD, lr 1.00" in verdicts[0].key_result
+    assert "0/40 fresh" in verdicts[0].key_result
 
-    fitted = [0.001, 0.002, 0.0005, 0.003, 0.002, 0.001, 0.0001, 0.004]
-    arms = {hw4.MAIN: _ex5_arm(fitted, by_step=[[2500, 8], [5000, 8]])}
-    text, verdicts, key = hw4.ex5_reading(arms, seed=0, steps=5000)
-    assert "**8 of 8**" in text and "all 8 are below 0.01 from step 2,500" in text
-    assert "MSE 0.0010, below 0.01" in text
-    assert [v.outcome for v in verdicts] == [AGREES, AGREES]
-    assert "at lr 0.03 all 8 reach 0.01" in text
-    assert "within 1 runs" in text and "starting seed(s)" not in text
-    assert "every learning rate tried" not in text  # one learning rate only
+    # Nothing reaches 0.01: not doable at this budget; SGD as good as Adam: not resolved.
+    runs = {
+        "SGD": _run((0.3,), own=(0.05,), search=(0,), fresh=((0, 40),)),
+        "Adam": _run((0.01,), own=(0.05,), search=(0,), fresh=((0, 40),)),
+    }
+    cells = hw4.grid_cells(runs, plan.search)
+    verdicts = hw4.ex5_verdicts(cells, plan.steps)
+    assert verdicts[0].outcome == DISAGREES and verdicts[1].outcome == NOT_RESOLVED
+    text, _ = hw4.ex5_reading(cells, plan, 0)
+    assert "no fresh initialisation succeeded" in text
+
+    # Plain SGD better than the rest: the handout's "likely necessary" disagrees.
+    runs = {
+        "SGD": _run((3.0,), own=(0.05,), search=(3,), fresh=((38, 40),)),
+        "Adam": _run((0.01,), own=(0.05,), search=(1,), fresh=((5, 40),)),
+    }
+    verdicts = hw4.ex5_verdicts(hw4.grid_cells(runs, plan.search), plan.steps)
+    assert verdicts[1].outcome == DISAGREES
+    full = hw4.ex5_reading(hw4.grid_cells(runs, plan.search), hw4.PLANS[False], 0)[0]
+    assert "the handout solution's 10,000" in full
 
 
 def test_generalisation_reading_flips_with_the_numbers():
-    base = _ex5_arm([0.001, 0.002, 0.001], fresh=[0.30, 0.28, 0.33])
-    base.update(
-        fresh_training_steps=5000,
-        fresh_training_fixed_mse=[0.2, 0.21, 0.19],
-        fresh_training_fresh_data_mse=[0.18, 0.17, 0.19],
-    )
+    base = {
+        "ex5_lrs": [0.03],
+        "ex5_mse": [[0.001, 0.002, 0.001]],
+        "ex5_fresh_data_mse": [[0.30, 0.28, 0.33]],
+        "baseline_fresh_data_mse": 0.25,
+        "fresh_training_steps": 5000,
+        "fresh_training_fixed_mse": [0.2, 0.21, 0.19],
+        "fresh_training_fresh_data_mse": [0.18, 0.17, 0.19],
+    }
     text, verdicts, _ = hw4.generalisation_reading(base)
     assert "Fresh data is worse (higher MSE) than the 20 training points on MSE" in text
-    assert verdicts[0].outcome == AGREES
-    assert "each step is better (lower MSE) than training on the 20 points only" in text
-    assert "It still stays far above the handout's 0.01" in text
+    assert "3 of the 3 fitted networks do worse than that" in text
+    assert [v.outcome for v in verdicts] == [AGREES, AGREES]
+    # The difference is printed with the sign of its interval: the worse arm first.
+    assert "training on the 20 points only is worse (higher MSE) than Training on a" in text
+    assert "[-" not in text
 
-    flipped = dict(base, ex5_mse=[0.1, 0.12, 0.11], ex5_fresh_data_mse=[0.0005, 0.0004, 0.0006])
-    flipped["fresh_training_fresh_data_mse"] = [0.3, 0.31, 0.29]
+    flipped = dict(base, ex5_mse=[[0.1, 0.12, 0.11]], ex5_fresh_data_mse=[[0.0005, 0.0004, 0.0006]])
+    flipped["fresh_training_fresh_data_mse"] = [0.003, 0.002, 0.004]
     text, verdicts, _ = hw4.generalisation_reading(flipped)
-    assert "Fresh data is better (lower MSE) than the 20 training points" in text
-    assert verdicts[0].outcome == DISAGREES
-    assert "each step is worse (higher MSE) than training on the 20 points only" in text
-    assert "It still stays far above" not in text
+    assert "the 20 training points is worse (higher MSE) than Fresh data" in text
+    assert [v.outcome for v in verdicts] == [DISAGREES, DISAGREES]
 
 
 def test_ensemble_trains_each_member_as_the_handouts_loop_would():

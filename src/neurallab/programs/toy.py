@@ -211,6 +211,10 @@ def exercises_1_to_4(
         "ex1_loss_builtin": float(mse_loss(y_hat, Y, reduction="sum")),
         "ex1_output_shape": list(y_hat.shape),
         "ex1_target_shape": list(Y.shape),
+        # "totally wrong values": outputs on the wrong side of 0.5, and the loss of a network
+        # that outputs 0.5 everywhere, for scale
+        "ex1_wrong_outputs": int(((y_hat - Y).abs() > 0.5).sum()),
+        "ex1_loss_of_constant_half": float(hand.sum_squared_error(torch.full_like(Y, 0.5), Y)),
     }
     # The handout's check, first as the notebook runs it (float32), then in float64.
     for suffix, dtype in (("_float32", torch.float32), ("", torch.float64)):
@@ -427,6 +431,8 @@ def _train(settings: Settings, opts: RunOptions) -> RunRecord:
     inits += [notebook_fresh_model(settings.seed + k) for k in range(1, settings.inits)]
 
     answers = exercises_1_to_4(X, Y, params, ex4_model, settings.small_lr, settings.large_lr)
+    # The ungraded cell's yardstick: predicting the 20 points' mean label for every fresh point.
+    answers["baseline_fresh_data_mse"] = float(mse_loss(Y.mean(0).expand_as(Y2), Y2))
     _print_exercises_1_to_4(answers)
 
     run = open_run(settings, opts, config, ex4_model)
