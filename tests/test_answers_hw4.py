@@ -24,6 +24,8 @@ def _answers(**overrides):
         "ex1_loss_builtin": 10.0,
         "ex1_output_shape": [20, 2],
         "ex1_target_shape": [20, 2],
+        "ex1_wrong_outputs": 20,
+        "ex1_loss_of_constant_half": 10.0,
         "ex3_lr_scan": [[0.01, 9.9], [1.0, 9.0], [50.0, 18.0]],
         "ex3_repeated_cell_losses": [9.9, 9.8, 9.7],
         "ex4_max_output_difference": 0.0,
@@ -90,11 +92,19 @@ def test_intervals_of_fractions_stay_inside_0_1():
 def _run(lrs, own, search, fresh, first=None):
     """Made-up answers of one optimizer's grid run: per rate, the notebook's own final MSE, how
     many of the 3 other search initialisations and of the fresh ones end below 0.01."""
-    mse, firsts = [], []
+    a = {"ex5_lrs": list(lrs), **{f"ex5_{k}": [] for k in KEYS}}
     for o, s, (k, n) in zip(own, search, fresh, strict=True):
-        mse.append([o] + [0.001] * s + [0.05] * (3 - s) + [0.002] * k + [0.05] * (n - k))
-        firsts.append([first] + [500] * (3 + n))
-    return {"ex5_lrs": list(lrs), "ex5_mse": mse, "ex5_first_below_step": firsts}
+        mse = [o] + [0.001] * s + [0.05] * (3 - s) + [0.002] * k + [0.05] * (n - k)
+        a["ex5_mse"].append(mse)
+        a["ex5_first_below_step"].append([first] + [500] * (3 + n))
+        a["ex5_dead_units"].append([0] + [1, 0] * (2 + n // 2))
+        a["ex5_wrong_outputs"].append([1] * (4 + n))
+        below = sum(v < 0.01 for v in mse)
+        a["ex5_below_target_by_step"].append([[1500, below - 1], [3000, below]])
+    return a
+
+
+KEYS = ("mse", "first_below_step", "dead_units", "wrong_outputs", "below_target_by_step")
 
 
 def test_ex5_verdict_flips_with_the_success_counts():
@@ -113,6 +123,9 @@ def test_ex5_verdict_flips_with_the_success_counts():
     text, key = hw4.ex5_reading(cells, plan, 0)
     assert "None of them brings the notebook's own ToyModel() below 0.01" in text
     assert "**30 of 40**" in text and "re-running `model = ToyModel()`" in text
+    assert "Of the 10 fresh ones that stay above 0.01, 5 have a dead hidden unit" in text
+    assert "5 keep every unit but settle with 1-1 of the 40 outputs" in text
+    assert "32 of all 44 initialisations are below 0.01 at step 1,500 and 33 at step 3,000" in text
     assert key.startswith("doable: Adam, lr 0.0100, 3,000 steps: 30/40")
     assert "30% of it" in text  # the step count against the handout's 10,000
 
@@ -142,7 +155,7 @@ def test_ex5_verdict_flips_with_the_success_counts():
     verdicts = hw4.ex5_verdicts(hw4.grid_cells(runs, plan.search), plan.steps)
     assert verdicts[1].outcome == DISAGREES
     full = hw4.ex5_reading(hw4.grid_cells(runs, plan.search), hw4.PLANS[False], 0)[0]
-    assert "the handout solution's 10,000" in full
+    assert "runs 10,000; this budget 100% of it" in full
 
 
 def test_generalisation_reading_flips_with_the_numbers():
@@ -160,13 +173,13 @@ def test_generalisation_reading_flips_with_the_numbers():
     assert "3 of the 3 fitted networks do worse than that" in text
     assert [v.outcome for v in verdicts] == [AGREES, AGREES]
     # The difference is printed with the sign of its interval: the worse arm first.
-    assert "training on the 20 points only is worse (higher MSE) than Training on a" in text
+    assert "Training on the 20 points only is worse (higher MSE) than training on a" in text
     assert "[-" not in text
 
     flipped = dict(base, ex5_mse=[[0.1, 0.12, 0.11]], ex5_fresh_data_mse=[[0.0005, 0.0004, 0.0006]])
     flipped["fresh_training_fresh_data_mse"] = [0.003, 0.002, 0.004]
     text, verdicts, _ = hw4.generalisation_reading(flipped)
-    assert "the 20 training points is worse (higher MSE) than Fresh data" in text
+    assert "The 20 training points is worse (higher MSE) than fresh data" in text
     assert [v.outcome for v in verdicts] == [DISAGREES, DISAGREES]
 
 

@@ -443,6 +443,7 @@ def _train(settings: Settings, opts: RunOptions) -> RunRecord:
         config.optimizer, config.fit, ensemble, TensorDataset(X, Y), run, scored, lrs
     )
     answers.update(
+        ex5_lrs=lrs,
         ex5_seeds=[settings.seed + k for k in range(settings.inits)],
         ex5_steps=settings.steps,
         **ex5_answers(history, ensemble, X, Y, len(lrs)),
