@@ -372,8 +372,8 @@ def ex5_reading(cells: list[Cell], plan: Plan, seed: int) -> tuple[str, str]:
             else "None of them brings the notebook's own ToyModel() below 0.01 (its MSE: "
             + ", ".join(f"{c.mse[0]:.3f}" for c in cells)
             + f"; with {chosen.name}: {chosen.wrong[0]} of the 40 outputs on the wrong side of "
-            f"0.5, {chosen.dead[0]} dead hidden units): that draw is stuck in a local minimum, "
-            "and the way out is to re-run `model = ToyModel()`."
+            f"0.5, {chosen.dead[0]} dead hidden units): that draw stays above 0.01 at every setting "
+            "tried, and the way out is to re-run `model = ToyModel()`."
         ),
         f"**Chosen:** {chosen.name} (the notebook's own model "
         f"{'reaches' if chosen.own_ok else 'does not reach'} 0.01 with it; {chosen.search_k} "
