@@ -30,8 +30,11 @@ class ToyEnsemble(nn.Module):
     costs, where N separate loops would cost N times as much.
     """
 
-    def __init__(self, members: Sequence[ToyModel]) -> None:
+    def __init__(self, members: Sequence[ToyModel] | int) -> None:
+        """Stack `members`; an int N makes N zero members to load a state dict into."""
         super().__init__()
+        if isinstance(members, int):  # no ToyModel built: the caller's random stream is left
+            members = [_zeros() for _ in range(members)]
         first = [m.net[0] for m in members]
         second = [m.net[2] for m in members]
         self.w1 = nn.Parameter(torch.stack([lin.weight.detach() for lin in first]))  # (N, 4, 3)
@@ -60,6 +63,15 @@ class ToyEnsemble(nn.Module):
             model.net[2].weight.copy_(self.w2[k])
             model.net[2].bias.copy_(self.b2[k, 0])
         return model
+
+
+def _zeros() -> ToyModel:
+    with torch.random.fork_rng(devices=[]):
+        model = ToyModel()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+    return model
 
 
 def member_mse(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
