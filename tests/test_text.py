@@ -259,3 +259,18 @@ def test_txt_epochs_zero_is_refused_unless_only_the_histogram_is_asked(tmp_path)
         rec.summary["length_stats"]["n"] == 30 and (rec.run_dir / "length_histogram.png").exists()
     )
     assert not rec.final and rec.checkpoint is None
+
+
+def test_labels_that_contradict_their_indices_or_the_training_split_are_refused(tmp_path, capsys):
+    rows = [["a b", "s", "sport", "0"], ["c d", "s", "tech", "1"]]
+    train = _write_csv(tmp_path / "txt_train.csv", [*rows, ["e f", "s", "sport", "2"]])
+    with pytest.raises(DataError, match="row 3: label 'sport' has label_idx 2 here but 0 earlier"):
+        data.label_names(data.read_text_csv(train), train)
+    _write_csv(train, rows)
+    _write_csv(tmp_path / "txt_val.csv", rows)
+    _write_csv(tmp_path / "txt_test.csv", [["a b", "s", "tech", "0"]])
+    argv = ["txt", "--data_dir", str(tmp_path), "--epochs", "1", "--tracker", "none"]
+    assert main([*argv, "--run_dir", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "txt_test.csv, row 1: label 'tech' has label_idx 0, which is" in err[0]
+    assert not (tmp_path / "run").exists()

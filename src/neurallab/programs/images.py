@@ -104,6 +104,8 @@ def make_step(grayscale: bool):
 def load_splits(settings: Settings) -> tuple[dict[str, Any], list[str]]:
     """Train/val/test datasets and the label names (from the training CSV)."""
     names = data.label_names_of(settings.csv("train"))
+    for split in ("val", "test"):
+        data.check_labels_match(settings.csv(split), names, settings.csv("train"))
     sets = {
         s: data.load_image_split(settings.csv(s), settings.image_size, num_labels=len(names))
         for s in data.SPLITS

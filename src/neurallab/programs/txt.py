@@ -202,6 +202,8 @@ def _load_corpus(stamps, tokenizer_name, train_articles, max_len, padding) -> Co
     if train_articles:
         articles["train"] = articles["train"][:train_articles]
     names = data.label_names(articles["train"], paths["train"])
+    for split in ("val", "test"):
+        data.check_labels_match(articles[split], paths[split], names, paths["train"])
     tokenizer = data.TOKENIZERS[tokenizer_name]()
     seen: dict[str, list[str]] = {}  # the training articles are tokenised once, not twice
 
