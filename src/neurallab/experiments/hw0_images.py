@@ -327,7 +327,7 @@ def epoch_curves(budget: Budget, out: Path, metric: str) -> Answer:
         images=[plot],
         metrics={"epochs": last, "train": train, "val": val},
         verdicts=[verdict],
-        key_result=f"train {name}, {short_reading(c_train)}; {short_reading(c_gap)}",
+        key_result=f"{verdict.key_result}; {short_reading(c_gap)}",
     )
 
 
@@ -602,6 +602,28 @@ def inductive_bias_sentence(test: Comparison, gap: Comparison, ratio: float) -> 
     return f"{bias}{fit} On test the seeds do not separate the two models."
 
 
+def q36_verdicts(budget: Budget, test, train, gap, counted: dict[str, int]) -> list[Verdict]:
+    """The gap and train-accuracy verdicts (the test difference rides in the reason), and the
+    counts as a written answer: a count is not a verdict on the models."""
+    reason = f"{verdict_reason(budget)}; test accuracy: {short_reading(test)}"
+    return [
+        expect_direction(Q36.expectation, gap, -1, reason, higher="larger", lower="smaller"),
+        expect_direction(
+            "the MLP reaches higher training accuracy than the CNN (3.6.d).",
+            train,
+            -1,
+            verdict_reason(budget),
+        ),
+        written(
+            f"3.6.c: parameters of both models (the handout: {HANDOUT_PARAMETERS['cnn']:,} and "
+            f"{HANDOUT_PARAMETERS['simple']:,} at 3x{FULL_SIZE}x{FULL_SIZE}).",
+            f"counted {counted['cnn']:,} (CNN) and {counted['simple']:,} (MLP)"
+            + ("" if counted == HANDOUT_PARAMETERS else ": NOT the handout's counts"),
+            demonstrated=True,
+        ),
+    ]
+
+
 def q36(budget: Budget, out: Path) -> Answer:
     result = run_arms(budget, out, Q36.arms)
     base, new = result.arms
@@ -627,23 +649,6 @@ def q36(budget: Budget, out: Path) -> Answer:
     )
     gaps = {a: result.summary(a, lambda s: s["final"]["train/acc"] - s["final"]["test/acc"])
             for a in (base, new)}  # fmt: skip
-    reason = f"{verdict_reason(budget)}; test accuracy: {short_reading(test)}"
-    verdicts = [
-        expect_direction(Q36.expectation, gap, -1, reason, higher="larger", lower="smaller"),
-        expect_direction(
-            "the MLP reaches higher training accuracy than the CNN (3.6.d).",
-            train,
-            -1,
-            verdict_reason(budget),
-        ),
-        written(
-            f"3.6.c: parameters of both models (the handout: {HANDOUT_PARAMETERS['cnn']:,} and "
-            f"{HANDOUT_PARAMETERS['simple']:,} at 3x{FULL_SIZE}x{FULL_SIZE}).",
-            f"counted {counted['cnn']:,} (CNN) and {counted['simple']:,} (MLP)"
-            + ("" if counted == HANDOUT_PARAMETERS else ": NOT the handout's counts"),
-            demonstrated=True,
-        ),
-    ]
     params_table = markdown_table(
         ["model", f"parameters at {FULL_SIZE}x{FULL_SIZE}", f"parameters at {size}x{size} (run)"],
         [
@@ -684,7 +689,7 @@ def q36(budget: Budget, out: Path) -> Answer:
             "new_test": result.values(new, "final.test/acc"),
             "parameters_256": counted,
         },
-        verdicts=verdicts,
+        verdicts=q36_verdicts(budget, test, train, gap, counted),
         key_result=f"test acc {short_reading(test)}; gap {short_reading(gap, 'larger', 'smaller')}",
     )
 

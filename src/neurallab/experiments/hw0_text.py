@@ -2,15 +2,18 @@
 
 The stand-in changes the task: BBC News is a 5-class topic task (always answering the most
 common test label scores 0.231), not the course's 2-class real/fake news (chance 0.5), so every
-reading that depends on the data says so (`STAND_IN`).
+reading that depends on the data says so (`stand_in()`).
 
-Every run goes through the course pipeline, `neurallab.programs.txt.Settings`' defaults: the course tokenizer,
-the first-seen vocabulary, every article padded to max_len and stacked, the EmbeddingBag that
-averages pad ids in, seed 10999. At --quick the runs train on the first 350 training articles
-(the size of the course's training set); validation (334) and test (333) stay whole. Arms
-that are compared run with three seeds (10999, 11000, 11001 unless `reproduce --seed`), and
-every sentence that orders them comes from `stats.Comparison.reading()`. Each question
-starts with its declaration (its arms as settings, the handout's sentence, the statistic).
+Every run goes through the course pipeline, the defaults of `neurallab.programs.txt.Settings`:
+the course tokenizer, the first-seen vocabulary, every article padded to max_len and stacked,
+the EmbeddingBag that averages pad ids in, seed 10999. At --quick the runs train on the first
+350 training articles (the size of the course's training set); validation (334) and test (333)
+stay whole. Arms that are compared run with three seeds (10999, 11000, 11001 unless
+`reproduce --seed`), and every sentence that orders them comes from `Comparison.reading()`.
+
+Each question starts with its declaration: its runs (`*_arms(budget)`: arm -> settings, each
+over the seeds) and its claims (`Claim`: the handout's sentence and the statistic that tests
+it); the functions after it compute and word the answer.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import io
 import os
 import statistics
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -39,6 +43,14 @@ N_SEEDS = 3
 QUICK_ARTICLES = 350  # the course's training-set size
 
 
+@dataclass(frozen=True)
+class Claim:
+    """What the handout says, and the statistic (over seeds) that the verdict rests on."""
+
+    expectation: str
+    statistic: str
+
+
 def _seeds(budget: Budget) -> list[int]:
     return budget.seeds(N_SEEDS, default=SEED)
 
@@ -50,10 +62,10 @@ def base(budget: Budget, **changes) -> txt.Settings:
 
 def stand_in() -> str:
     """What the BBC stand-in changes, measured: its classes and majority-class rate."""
-    labels = [a.label_idx for a in data.read_text_csv(data.default_csv("test"))]
+    classes = len({a.label_idx for a in data.read_text_csv(data.default_csv("test"))})
     return (
-        f"BBC News is a {len(set(labels))}-class topic task (always answering the most common "
-        f"test label scores {fmt(_majority_rate())}), not the course's 2-class real/fake news"
+        f"BBC News is a {classes}-class topic task (always answering the most common test "
+        f"label scores {fmt(_majority_rate())}), not the course's 2-class real/fake news"
     )
 
 
@@ -83,13 +95,7 @@ def _versus_chance(res: SweepResult, arm: str, key: str, chance: float) -> str:
     s = res.summary(arm, key)
     if s.ci is None:
         return f"{arm}: {s.text()}"
-    low, high = s.ci
-    if low > chance:
-        where = "above"
-    elif high < chance:
-        where = "below"
-    else:
-        where = "not distinguishable from"
+    where = "above" if s.ci[0] > chance else "below" if s.ci[1] < chance else "not distinct from"
     return f"{arm} {s.text()} is {where} the majority-class rate {fmt(chance)}"
 
 
@@ -115,7 +121,10 @@ def pipeline_used(runs: SweepResult | list[RunRecord]) -> str:
 
 
 # -- Q4.1 ---------------------------------------------------------------------------------
-Q41 = "a histogram of the raw article lengths, without truncation or padding (Q4.1)."
+Q41 = Claim(
+    "a histogram of the raw article lengths, without truncation or padding (Q4.1).",
+    "a written answer: the length statistics of one run that only tokenises (epochs 0)",
+)
 
 
 def q41(budget: Budget, out: Path) -> Answer:
@@ -138,7 +147,7 @@ def q41(budget: Budget, out: Path) -> Answer:
         metrics=st,
         verdicts=[
             written(
-                Q41,
+                Q41.expectation,
                 f"median {st['median']:.0f} tokens, {100 * st['share_over_1024']:.1f}% over 1024",
                 demonstrated=True,
             )
@@ -151,6 +160,20 @@ def q41(budget: Budget, out: Path) -> Answer:
 
 
 # -- Q4.2.a -------------------------------------------------------------------------------
+def q42a_arms(budget: Budget) -> dict[str, txt.Settings]:
+    """The handout's three timed runs, one epoch each."""
+    return {
+        "batch 1, no max_len": base(budget, epochs=1, batch_size=1, max_len=-1),
+        "batch 1, max_len 1024": base(budget, epochs=1, batch_size=1),
+        "batch 32, max_len 1024": base(budget, epochs=1, batch_size=32),
+    }
+
+
+TIMED = "seconds in training steps alone (evaluation excluded), paired over seeds"
+Q42A_PADDING = Claim("padding to 1024 costs time at batch 1 (Q4.2.a).", TIMED)
+Q42A_BATCHING = Claim("batch 32 is faster per epoch than batch 1 (Q4.2.a).", TIMED)
+
+
 def timing_readings(res: SweepResult, key: str = "train_step_seconds") -> tuple[Comparison, ...]:
     """Padding at batch 1 (padded minus unpadded) and batch 32 vs 1 (both padded to 1024)."""
     padding = res.compare("batch 1, max_len 1024", "batch 1, no max_len", key, "seconds per epoch")
@@ -171,15 +194,6 @@ def interleaved_sweep(
         for arm in arms:
             result.runs[arm][seed] = one.runs[arm][seed]
     return result
-
-
-def q42a_arms(budget: Budget) -> dict[str, txt.Settings]:
-    """The handout's three timed runs, one epoch each."""
-    return {
-        "batch 1, no max_len": base(budget, epochs=1, batch_size=1, max_len=-1),
-        "batch 1, max_len 1024": base(budget, epochs=1, batch_size=1),
-        "batch 32, max_len 1024": base(budget, epochs=1, batch_size=32),
-    }
 
 
 def timing_conditions(res: SweepResult, started: float, before: float, after: float) -> str:
@@ -208,38 +222,21 @@ def q42a(budget: Budget, out: Path) -> Answer:
         res.summary("batch 1, max_len 1024", key).mean
         / res.summary("batch 32, max_len 1024", key).mean
     )
-    if padding.direction > 0:
-        why_padding = (
-            "Padding costs time at batch 1 because the bag then averages 1024 embeddings "
-            "per step instead of the article's own few hundred."
-        )
-    else:
-        why_padding = (
-            "Whatever an article's length, each step also clips, zeroes and updates the "
-            "whole dense embedding table (vocabulary x 64), a cost padding does not change."
-        )
+    why_padding = (
+        "Padding costs time at batch 1 because the bag then averages 1024 embeddings per step "
+        "instead of the article's own few hundred."
+        if padding.direction > 0
+        else "Whatever an article's length, each step also clips, zeroes and updates the whole "
+        "dense embedding table (vocabulary x 64), a cost padding does not change."
+    )
     why_batching = (
         "A batch of 32 pays those fixed per-step costs once for 32 articles."
         if batching.direction < 0
         else "The per-step fixed costs did not make batch 32 resolvably faster here."
     )
     verdicts = [
-        expect_direction(
-            "padding to 1024 costs time at batch 1 (Q4.2.a).",
-            padding,
-            +1,
-            reason="training steps timed alone, evaluation excluded",
-            higher="slower",
-            lower="faster",
-        ),
-        expect_direction(
-            "batch 32 is faster per epoch than batch 1 (Q4.2.a).",
-            batching,
-            -1,
-            reason="training steps timed alone, evaluation excluded",
-            higher="slower",
-            lower="faster",
-        ),
+        expect_direction(claim.expectation, c, sign, conditions, higher="slower", lower="faster")
+        for claim, c, sign in ((Q42A_PADDING, padding, +1), (Q42A_BATCHING, batching, -1))
     ]
     return Answer(
         text=(
@@ -288,6 +285,12 @@ def run_compat_stack_error() -> str:
     return ""
 
 
+Q42B = Claim(
+    "batch 32 without max_len fails with torch's stack error (Q4.2.b).",
+    "the error the starter's own program (compat.txt_classifier) stops with",
+)
+
+
 def q42b(budget: Budget, out: Path) -> Answer:
     error = run_compat_stack_error()
     expected = "stack expects each tensor to be equal size"
@@ -315,11 +318,7 @@ def q42b(budget: Budget, out: Path) -> Answer:
         ],
         metrics={"error": error, "batch_padding_val_acc": r.final["val/acc"]},
         verdicts=[
-            Verdict(
-                "batch 32 without max_len fails with torch's stack error (Q4.2.b).",
-                outcome,
-                error or "no error",
-            ),
+            Verdict(Q42B.expectation, outcome, error or "no error"),
             written(
                 "why the last run fails (Q4.2.c).",
                 "unequal article lengths cannot be stacked into one batch tensor",
@@ -333,9 +332,10 @@ def q42b(budget: Budget, out: Path) -> Answer:
 # -- Q4.3 ---------------------------------------------------------------------------------
 SGD, ADAM = "SGD, lr 5", "Adam, lr 0.001"
 PAD_AWARE = "Adam, lr 0.001, pad-aware bag (neurallab)"
-Q43 = (
+Q43 = Claim(
     "report SGD (lr 5) and Adam (lr 0.001); the handout keeps Adam for the rest of §4, i.e. "
-    "expects it to do better."
+    "expects it to do better.",
+    "Adam minus SGD test accuracy, paired over seeds",
 )
 
 
@@ -380,7 +380,7 @@ def q43(budget: Budget, out: Path) -> Answer:
     val = res.compare(ADAM, SGD, "final.val/acc", "validation accuracy")
     pad = res.compare(PAD_AWARE, ADAM, "final.test/acc", "test accuracy")
     vocab = res.runs[ADAM][res.seeds[0]].summary["vocab_size"]
-    padding_share = 1 - _median_length(budget) / 1024
+    padding_share = 1 - statistics.median(train_lengths(budget)) / 1024
     return Answer(
         text=(
             f"Starter settings: 5 epochs, batch 8, embed 64, max_len 1024, gradient clipping "
@@ -408,7 +408,7 @@ def q43(budget: Budget, out: Path) -> Answer:
         },
         verdicts=[
             expect_direction(
-                Q43,
+                Q43.expectation,
                 test,
                 +1,
                 reason="BBC News: 5 topics (majority rate 0.231) stand in for real/fake news"
@@ -423,15 +423,10 @@ def q43(budget: Budget, out: Path) -> Answer:
     )
 
 
-def _train_articles(budget: Budget) -> list[data.Article]:
-    """The training articles the runs use (the first 350 at --quick)."""
-    articles = data.read_text_csv(data.default_csv("train"))
-    return articles[:QUICK_ARTICLES] if budget.quick else articles
-
-
-def _median_length(budget: Budget) -> float:
-    tokenizer = data.SimpleTokenizer()
-    return statistics.median(len(tokenizer(a.text)) for a in _train_articles(budget))
+def train_lengths(budget: Budget) -> list[int]:
+    """Tokens per training article the runs use (the first 350 at --quick), unpadded."""
+    corpus = txt.load_corpus(base(budget))
+    return [len(corpus.tokenize(a.text)) for a in corpus.train_articles]
 
 
 # -- Q4.4 ---------------------------------------------------------------------------------
@@ -562,13 +557,24 @@ def _by_padding(res: SweepResult, n_padded: int, n_test: int) -> str:
     )
 
 
-Q44_LSTM = (
-    "the handout's sample LSTM beats the baseline (validation 72.4 vs 59.2, test 78.4 vs 60.8), "
-    "though it adds that this has depended on the semester's data."
+Q44_LSTM = Claim(
+    "the handout's sample LSTM beats the baseline (validation 72.4 vs 59.2, test 78.4 vs "
+    "60.8), though it adds that this has depended on the semester's data.",
+    "LSTM (max over real tokens) minus baseline test accuracy, paired over seeds",
 )
-Q44_GAP = (
+Q44_GAP = Claim(
     "the LSTM fits its training articles more closely: a larger train-validation gap than the "
-    "baseline's (sample: 27.1 vs 8.2 points)."
+    "baseline's (sample: 27.1 vs 8.2 points).",
+    "LSTM minus baseline (train running accuracy minus validation accuracy), paired",
+)
+Q44_PADDING = Claim(
+    "padding can hurt a last-step readout: padded articles lose more with it than with pooling.",
+    "last-step minus max-over-padding readout of (accuracy on unpadded minus padded test "
+    "articles), paired",
+)
+Q44_POOLING = Claim(
+    "a pooling layer after the LSTM does better than the last-step readout.",
+    "max-over-padding minus last-step readout test accuracy, paired over seeds",
 )
 
 
@@ -590,23 +596,14 @@ def q44_verdicts(c: dict[str, Comparison], budget: Budget, n_padded: int, n_test
     stand = "BBC News: 5 topics (majority rate 0.231) stand in for real/fake news"
     if budget.quick:
         stand += f"; {QUICK_ARTICLES} training articles at --quick"
+    padded = f"{n_padded} of {n_test} test articles padded"
     return [
-        expect_direction(Q44_LSTM, c["lstm_vs_baseline"], +1, stand),
-        expect_direction(Q44_GAP, c["gap"], +1, stand, higher="larger", lower="smaller"),
+        expect_direction(Q44_LSTM.expectation, c["lstm_vs_baseline"], +1, stand),
+        expect_direction(Q44_GAP.expectation, c["gap"], +1, stand, "larger", "smaller"),
         expect_direction(
-            "padding can hurt a last-step readout: padded articles lose more with it than with "
-            "pooling.",
-            c["padding_hurts_last"],
-            +1,
-            reason=f"{n_padded} of {n_test} test articles padded",
-            higher="larger",
-            lower="smaller",
+            Q44_PADDING.expectation, c["padding_hurts_last"], +1, padded, "larger", "smaller"
         ),
-        expect_direction(
-            "a pooling layer after the LSTM does better than the last-step readout.",
-            c["pooling_vs_last"],
-            +1,
-        ),
+        expect_direction(Q44_POOLING.expectation, c["pooling_vs_last"], +1),
     ]
 
 
@@ -622,7 +619,8 @@ def q44(budget: Budget, out: Path) -> Answer:
     ) and res.values(MASKED, "final.val/acc") == res.values(PADDED, "final.val/acc")
     first = res.runs[MASKED][res.seeds[0]]
     labels = len(first.summary["labels"])
-    short = _share_shorter(max_len, budget)
+    lengths = train_lengths(budget)
+    short = sum(n < max_len for n in lengths) / len(lengths)
     plots = [
         Run(out).save_figure(
             line_plot(
@@ -686,13 +684,6 @@ def _accuracies(res: SweepResult) -> str:
         f"for the LSTM and {mean(BASELINE, 'final.train/avg_acc')} for the baseline; "
         f"validation {mean(MASKED, 'final.val/acc')} and {mean(BASELINE, 'final.val/acc')}."
     )
-
-
-def _share_shorter(max_len: int, budget: Budget) -> float:
-    """The share of training articles (those the runs use) shorter than `max_len` tokens."""
-    articles = _train_articles(budget)
-    tokenizer = data.SimpleTokenizer()
-    return sum(len(tokenizer(a.text)) < max_len for a in articles) / len(articles)
 
 
 # -- Q4.5 ---------------------------------------------------------------------------------
@@ -783,42 +774,19 @@ def q45(budget: Budget, out: Path) -> Answer:
 
 
 QUESTIONS = [
-    Question(
-        "hw0", "Q4.1", "Histogram of raw article lengths", q41, seconds_quick=3, seconds_full=5
-    ),
-    Question(
-        "hw0",
-        "Q4.2.a",
-        "Run time: batch size and max_len",
-        q42a,
-        seconds_quick=10,
-        seconds_full=150,
-    ),
-    Question(
-        "hw0",
-        "Q4.2.b",
-        "Batch 32 without max_len: the stack error, why, and the fix",
-        q42b,
-        seconds_quick=2,
-        seconds_full=8,
-    ),
-    Question(
-        "hw0", "Q4.3", "SGD (lr 5) vs Adam (lr 0.001)", q43, seconds_quick=14, seconds_full=120
-    ),
-    Question(
-        "hw0",
-        "Q4.4",
-        "LSTM classifier vs the baseline; padding, pooling and the last-step readout",
-        q44,
-        seconds_quick=50,
-        seconds_full=3600,
-    ),
-    Question(
-        "hw0",
-        "Q4.5",
-        "How the model trains successfully: the tokens it relies on",
-        q45,
-        seconds_quick=1,
-        seconds_full=5,
-    ),
+    Question("hw0", qid, title, run, quick, full)
+    for qid, title, run, quick, full in (
+        ("Q4.1", "Histogram of raw article lengths", q41, 3, 5),
+        ("Q4.2.a", "Run time: batch size and max_len", q42a, 10, 150),
+        ("Q4.2.b", "Batch 32 without max_len: the stack error, why, and the fix", q42b, 2, 8),
+        ("Q4.3", "SGD (lr 5) vs Adam (lr 0.001)", q43, 14, 120),
+        (
+            "Q4.4",
+            "LSTM classifier vs the baseline; padding, pooling and the last-step readout",
+            q44,
+            50,
+            3600,
+        ),
+        ("Q4.5", "How the model trains successfully: the tokens it relies on", q45, 1, 5),
+    )  # fmt: skip
 ]
