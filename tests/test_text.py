@@ -115,6 +115,8 @@ def test_non_utf8_and_inconsistent_labels(tmp_path):
     path.write_bytes(b"article,source,label,label_idx\nok,s,x,0\ncaf\xe9,s,x,0\n")
     with pytest.raises(DataError, match="line 3 is not valid UTF-8"):
         data.read_text_csv(path)
+    with pytest.raises(DataError, match="a folder, not a CSV"):
+        data.read_text_csv(tmp_path)
     arts = [data.Article("a", "x", 0), data.Article("b", "y", 0)]
     with pytest.raises(DataError, match="row 2: label_idx 0 is 'y' here but 'x' earlier"):
         data.label_names(arts, path)

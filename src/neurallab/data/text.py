@@ -93,8 +93,8 @@ class Article:
 def read_text_csv(path: Path) -> list[Article]:
     """Rows of a course text CSV, validated; problems name the file and row (1 = first data row)."""
     path = Path(path)
-    if not path.exists():
-        raise DataError(path, "file not found")
+    if not path.is_file():
+        raise DataError(path, "file not found" if not path.exists() else "a folder, not a CSV")
     raw = path.read_bytes()
     try:
         content = raw.decode("utf-8")
