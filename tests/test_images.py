@@ -311,7 +311,7 @@ def test_img_from_python_returns_its_record_and_reloads_the_final_model(tmp_path
     from neurallab.programs import images
     from neurallab.programs.run import RunRecord
 
-    settings = images.Settings(image_size=8, epochs=1, batch_size=32)
+    settings = images.Settings(image_size=16, epochs=1, batch_size=32)  # 16: decoded, cached
     rec = images.train(settings, tmp_path / "r", tracker="none", progress=False)
     again = RunRecord.read(tmp_path / "r", images.Settings)
     assert rec.settings == again.settings == settings and rec.summary == again.summary
