@@ -340,6 +340,14 @@ def q33(budget: Budget, out: Path) -> Answer:
 
 
 # -- Q3.4 -------------------------------------------------------------------------------------
+Q34 = Claim(
+    {NARWHAL: "colour", "grayscale": "grayscale"},
+    "grayscale removes colour information, so test accuracy should fall without it "
+    "(what colour contributes).",
+    "grayscale minus colour test accuracy, paired over seeds (95% t-interval below 0)",
+)
+
+
 def colour_sentence(c: Comparison) -> str:
     """What colour contributes, chosen by the direction of grayscale minus colour."""
     if c.direction < 0:
@@ -363,14 +371,6 @@ def chance_sentence(gray: list[float], chance: float) -> str:
     return f"This budget cannot tell: the interval of {where} contains chance."
 
 
-Q34 = Claim(
-    {NARWHAL: "colour", "grayscale": "grayscale"},
-    "grayscale removes colour information, so test accuracy should fall without it "
-    "(what colour contributes).",
-    "grayscale minus colour test accuracy, paired over seeds (95% t-interval below 0)",
-)
-
-
 def q34(budget: Budget, out: Path) -> Answer:
     result = run_arms(budget, out, Q34.arms)
     c = result.compare("grayscale", "colour", "final.test/acc", "test accuracy")
@@ -392,7 +392,7 @@ def q34(budget: Budget, out: Path) -> Answer:
                 [("test acc", "final.test/acc"), ("train acc", "final.train/acc")],
                 arm_header="input",
             )
-        ],
+        ],  # fmt: skip
         metrics={"colour": result.values("colour", "final.test/acc"), "grayscale": gray},
         verdicts=[verdict],
         key_result=f"test acc colour {fmt(colour_acc.mean)}, grayscale {fmt(gray_acc.mean)}: "
@@ -460,6 +460,9 @@ Q35 = Claim(
     "a written answer: the errors of every seed's final model on the whole test split, set "
     "against a shape-blind colour-and-coverage rule",
 )
+
+
+ALWAYS_HEADERS = ["misclassified by every seed (title)", "true", "colour-and-coverage rule"]
 
 
 def test_errors(result: SweepResult) -> dict:
@@ -542,12 +545,7 @@ def q35(budget: Budget, out: Path) -> Answer:
                 first_rows,
             ),
             markdown_table(
-                [
-                    "misclassified by every seed (title)",
-                    "true",
-                    f"predicted (seed {result.seeds[-1]})",
-                    "colour-and-coverage rule",
-                ],
+                ALWAYS_HEADERS[:2] + [f"predicted (seed {result.seeds[-1]})", ALWAYS_HEADERS[2]],
                 always_rows,
             )  # fmt: skip
             if always_rows
@@ -558,7 +556,7 @@ def q35(budget: Budget, out: Path) -> Answer:
             "errors_in_first_test_batch": first_errors,
             "test_errors": m["per_seed"],
             "cue_rule_accuracy": m["cue_accuracy"],
-        },
+        },  # fmt: skip
         verdicts=[verdict],
         key_result=(
             f"{fmt(counts.mean)} of {n_test} test pictures misclassified (per seed "
