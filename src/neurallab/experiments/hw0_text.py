@@ -69,6 +69,12 @@ def stand_in() -> str:
     )
 
 
+def stand_reason(budget: Budget) -> str:
+    """A verdict's reason where the data decide it: the stand-in, and the quick budget's cut."""
+    quick = f"; {QUICK_ARTICLES} training articles at --quick" if budget.quick else ""
+    return stand_in() + quick
+
+
 def _setting(budget: Budget) -> str:
     """What the quick budget changes, for the answer text."""
     if budget.quick:
@@ -400,21 +406,10 @@ def q43(budget: Budget, out: Path) -> Answer:
             )
         ],
         metrics={
-            arm: {
-                "val": res.summary(arm, "final.val/acc").mean,
-                "test": res.summary(arm, "final.test/acc").mean,
-            }
+            arm: {split: res.summary(arm, f"final.{split}/acc").mean for split in ("val", "test")}
             for arm in res.arms
         },
-        verdicts=[
-            expect_direction(
-                Q43.expectation,
-                test,
-                +1,
-                reason="BBC News: 5 topics (majority rate 0.231) stand in for real/fake news"
-                + (f"; {QUICK_ARTICLES} training articles at --quick" if budget.quick else ""),
-            )
-        ],
+        verdicts=[expect_direction(Q43.expectation, test, +1, stand_reason(budget))],
         key_result=(
             f"test acc SGD {fmt(res.summary(SGD, 'final.test/acc').mean)}, "
             f"Adam {fmt(res.summary(ADAM, 'final.test/acc').mean)} "
@@ -593,9 +588,7 @@ def mean_epoch_curve(res: SweepResult, arm: str, key: str) -> tuple[list[int], l
 
 
 def q44_verdicts(c: dict[str, Comparison], budget: Budget, n_padded: int, n_test: int) -> list:
-    stand = "BBC News: 5 topics (majority rate 0.231) stand in for real/fake news"
-    if budget.quick:
-        stand += f"; {QUICK_ARTICLES} training articles at --quick"
+    stand = stand_reason(budget)
     padded = f"{n_padded} of {n_test} test articles padded"
     return [
         expect_direction(Q44_LSTM.expectation, c["lstm_vs_baseline"], +1, stand),
