@@ -281,7 +281,8 @@ def run_compat_stack_error() -> str:
     """Run `compat.txt_classifier.main` as the handout's 4.2.b command; its error, or ''."""
     from neurallab.compat import txt_classifier
 
-    args = txt_classifier.parse_args(["--batch_size", "32", "--max_len", "-1", "--epochs", "1"])
+    args = txt_classifier.parse_args([])  # the starter's defaults, then the handout's changes
+    args.batch_size, args.max_len, args.epochs = 32, -1, 1
     args.data_dir = str(data.default_csv("train").parent)
     with contextlib.redirect_stdout(io.StringIO()):
         try:
