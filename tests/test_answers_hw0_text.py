@@ -125,24 +125,41 @@ def test_top_tokens_skip_rare_tokens_oov_and_pad():
 
 def test_timing_sweep_runs_every_arm_of_a_seed_before_the_next_seed(tmp_path):
     from neurallab.experiments.base import Budget
+    from neurallab.programs import txt
 
     class Recording(Budget):
-        def run(self, argv, run_dir):
-            self.runs.append({"argv": argv})
-            return {"command": " ".join(argv), "train_step_seconds": 1.0}
+        def train(self, settings, run_dir, run_name=None):
+            self.runs.append({"settings": settings})
+            return {"command": run_name, "train_step_seconds": 1.0}
 
     budget = Recording()
-    arms = {"a": ["txt", "--x"], "b": ["txt", "--y"]}
+    arms = {"a": txt.Settings(max_len=10), "b": txt.Settings(max_len=20)}
     res = q.interleaved_sweep(budget, arms, [1, 2], tmp_path)
-    order = [(r["argv"][1], r["argv"][r["argv"].index("--seed") + 1]) for r in budget.runs]
-    assert order == [("--x", "1"), ("--y", "1"), ("--x", "2"), ("--y", "2")]
+    order = [(r["settings"].max_len, r["settings"].seed) for r in budget.runs]
+    assert order == [(10, 1), (20, 1), (10, 2), (20, 2)]
     assert res.values("b", "train_step_seconds") == [1.0, 1.0]
 
 
+def test_q44_runs_the_lstm_at_the_handouts_adam_rate():
+    from neurallab.experiments.base import Budget
+
+    arms = q.q44_arms(Budget(quick=False))
+    assert {(s.optimizer, s.lr) for s in arms.values()} == {("adam", 0.001)}
+    assert [s.pooling for a, s in arms.items() if a != q.BASELINE] == ["masked", "padded", "last"]
+
+
 def test_pipeline_sentence_lists_what_the_runs_recorded():
+    from types import SimpleNamespace
+
     course = {"tokenizer": "course: ...", "padding": "max_len: ...", "model": "simple: ..."}
     lstm = {**course, "model": "lstm: ..."}
-    res = _sweep({"a": [{"pipeline": course}] * 3, "b": [{"pipeline": lstm}] * 3})
+    record = lambda p: SimpleNamespace(summary={"pipeline": p})  # noqa: E731
+    res = _sweep({"a": [record(course)] * 3, "b": [record(lstm)] * 3})
     text = q.pipeline_used(res)
     assert "tokenizer course: ...;" in text and "model simple: ... / lstm: ..." in text
-    assert "words" not in q.pipeline_used([{"pipeline": course}])
+    assert "words" not in q.pipeline_used([record(course)])
+
+
+def test_stand_in_sentence_names_the_measured_task():
+    assert q.stand_in().startswith("BBC News is a 5-class topic task")
+    assert "scores 0.231" in q.stand_in() and "2-class real/fake news" in q.stand_in()

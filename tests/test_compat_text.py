@@ -226,4 +226,6 @@ def test_without_course_files_it_says_which_data_it_uses(tmp_path, monkeypatch, 
     monkeypatch.chdir(tmp_path)
     folder = txt_classifier._data_dir(parse_args([]))
     assert (folder / "txt_train.csv").exists()
-    assert "No ./data/txt_train.csv here: using the prepared BBC News" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "No ./data/txt_train.csv here: using the prepared BBC News" in out
+    assert "5-class topic task standing in for the course's 2-class real/fake news" in out

@@ -252,3 +252,71 @@ def test_img_short_run_learns_and_writes_its_files(tmp_path):
     with (run_dir / "metrics.csv").open() as f:
         keys = {row["key"] for row in csv.DictReader(f)}
     assert {"train/batch_loss", "train/loss", "val/acc", "test/acc"} <= keys
+
+
+# -- data that contradicts itself or its companion files: one line naming file and row -------
+P0, P1 = "./data/parrot/parrot-0.jpg", "./data/parrot/parrot-1.jpg"
+
+
+def _three_classes(extra: list[str]) -> list[list[str]]:
+    rows = [[P0, "p", "animals", "0"], [P1, "p", "food", "1"], [P0, "p", "transportation", "2"]]
+    return [*rows, extra]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ([P1, "p", "animals", "3"], "row 4: label 'animals' has label_idx 3 here but 0 earlier"),
+        ([P1, "p", "plants", "1"], "row 4: label_idx 1 is 'plants' here but 'food' earlier"),
+        ([P1, "p", "plants", "5"], r"label indices \[0, 1, 2, 5\] are not 0..3"),
+    ],
+)
+def test_labels_that_contradict_their_indices_are_refused(tmp_path, capsys, extra, message):
+    """`animals,3` in a 3-class set once trained a 4-class model labelled
+    ['animals', 'food', 'transportation', 'animals']."""
+    path = _course_csv(tmp_path, _three_classes(extra))
+    with pytest.raises(DataError, match=message):
+        data.label_names_of(path)
+    for split in ("val", "test"):
+        (path.parent / f"img_{split}.csv").write_text(path.read_text())
+    code = main(["img", "--data_dir", str(path.parent), "--image_size", "16", "--tracker", "none",
+                 "--run_dir", str(tmp_path / "run")])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and "img_train.csv" in err[0]
+    assert not (tmp_path / "run").exists(), "refused before the run folder is made"
+
+
+def test_a_split_that_labels_otherwise_than_training_is_refused(tmp_path, capsys):
+    path = _course_csv(tmp_path, _three_classes([P1, "p", "food", "1"]))
+    (path.parent / "img_val.csv").write_text(path.read_text())
+    swapped = path.read_text().replace("food,1", "food,0").replace("animals,0", "animals,1")
+    (path.parent / "img_test.csv").write_text(swapped)
+    code = main(["img", "--data_dir", str(path.parent), "--image_size", "16", "--tracker", "none",
+                 "--run_dir", str(tmp_path / "run")])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1
+    assert "img_test.csv, row 1: label 'animals' has label_idx 1, which is 'food' in" in err[0]
+
+
+def test_wrong_files_for_a_csv_are_named_on_one_line(tmp_path):
+    binary = tmp_path / "img_train.csv"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe")
+    with pytest.raises(DataError, match="not a text CSV"):
+        data.read_image_csv(binary)
+    with pytest.raises(DataError, match="a folder, not a CSV"):
+        data.read_image_csv(tmp_path)
+
+
+def test_img_from_python_returns_its_record_and_reloads_the_final_model(tmp_path):
+    from neurallab.programs import images
+    from neurallab.programs.run import RunRecord
+
+    settings = images.Settings(image_size=16, epochs=1, batch_size=32)  # 16: decoded, cached
+    rec = images.train(settings, tmp_path / "r", tracker="none", progress=False)
+    again = RunRecord.read(tmp_path / "r", images.Settings)
+    assert rec.settings == again.settings == settings and rec.summary == again.summary
+    sets, _ = images.load_splits(settings)
+    x, y = sets["test"].tensors
+    with torch.no_grad():
+        predicted = images.load(rec.checkpoint)(images.prepare_batch(x, False)).argmax(1)
+    assert abs((predicted == y).float().mean().item() - rec.final["test/acc"]) < 1e-6

@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from kill_resume import kill_and_resume, logged, run_whole
 from neurallab.cli import main
 from neurallab.data import text as data
 from neurallab.engine.seed import epoch_generator
@@ -19,6 +20,8 @@ from neurallab.models.text import (
     PadAwareTextClassificationModel,
     TextClassificationModel,
 )
+from neurallab.programs import txt
+from neurallab.programs.run import RunRecord
 
 
 def _write_csv(path, rows, header=data.COLUMNS):
@@ -112,6 +115,8 @@ def test_non_utf8_and_inconsistent_labels(tmp_path):
     path.write_bytes(b"article,source,label,label_idx\nok,s,x,0\ncaf\xe9,s,x,0\n")
     with pytest.raises(DataError, match="line 3 is not valid UTF-8"):
         data.read_text_csv(path)
+    with pytest.raises(DataError, match="a folder, not a CSV"):
+        data.read_text_csv(tmp_path)
     arts = [data.Article("a", "x", 0), data.Article("b", "y", 0)]
     with pytest.raises(DataError, match="row 2: label_idx 0 is 'y' here but 'x' earlier"):
         data.label_names(arts, path)
@@ -205,3 +210,69 @@ def test_txt_course_padding_fails_like_the_starter_and_batch_padding_trains(tmp_
     assert len(err) == 1 and "stack expects each tensor to be equal size" in err[0]
     assert "--padding batch" in err[0]
     assert main([*argv, str(tmp_path / "dynamic"), "--padding", "batch"]) == 0
+
+
+# A tiny txt run whose validation accuracy falls below its best several times, so the course's
+# learning-rate rule fires during the run (checked below): 100 articles, 64 tokens, SGD lr 5.
+DROPPING = ["--train_articles", "100", "--max_len", "64", "--epochs", "2", "--eval_every", "4"]
+DROPPING += ["--checkpoint_every", "4"]  # last.pt right after each evaluation
+
+
+def test_txt_resumed_after_sigkill_logs_what_an_uninterrupted_run_logs(tmp_path):
+    """The learning-rate rule's state (its best accuracy so far, the scheduler) is in last.pt:
+    killed mid-way and resumed, the run logs the same metrics, bit for bit, as one run."""
+    whole = run_whole("txt", DROPPING, tmp_path / "whole")
+    lrs = [float(v) for _, key, v in logged(whole) if key == "lr"]
+    # The first drop follows the 4th evaluation, and each one after it: killed once it logged
+    # the 4th (last.pt then holds at least the 3rd), the resumed run drops as the whole run
+    # does only if it got back the best accuracy so far (tried: without it, the test fails).
+    assert lrs[:4] == [5.0] * 4 and min(lrs) <= 0.05, f"the rule must fire twice here: {lrs}"
+    killed = kill_and_resume("txt", DROPPING, tmp_path / "killed", kill_after_evaluations=4)
+    assert logged(killed) == logged(whole)
+
+
+def test_txt_from_python_returns_its_record_and_reloads_from_the_checkpoint(tmp_path):
+    settings = txt.Settings(train_articles=60, max_len=64, epochs=1, optimizer="adam", lr=1e-2)
+    rec = txt.train(settings, tmp_path / "r", tracker="none", progress=False)
+    again = RunRecord.read(tmp_path / "r", txt.Settings)
+    assert rec.settings == again.settings == settings and rec.summary == again.summary
+    assert rec.history.rows == again.history.rows and rec.final["test/acc"] > 0
+    model, vocab = txt.load(rec.checkpoint), txt.vocabulary(rec.run_dir)
+    corpus = txt.load_corpus(settings)
+    assert vocab.idx2str == corpus.info.vocab.idx2str
+    tokens, labels = data.stack_collate(
+        [corpus.sets["test"][i] for i in range(len(corpus.sets["test"]))]
+    )
+    with torch.no_grad():
+        acc = (model(tokens).argmax(1) == labels).float().mean().item()
+    assert abs(acc - rec.final["test/acc"]) < 1e-6, "the final model, rebuilt from last.pt alone"
+
+
+def test_txt_epochs_zero_is_refused_unless_only_the_histogram_is_asked(tmp_path):
+    with pytest.raises(UserError, match="txt setting epochs: 0 trains nothing"):
+        txt.Settings(epochs=0)
+    rec = txt.train(
+        txt.Settings(epochs=0, length_histogram=True, max_len=-1, train_articles=30),
+        tmp_path / "h",
+        tracker="none",
+        progress=False,
+    )
+    assert (
+        rec.summary["length_stats"]["n"] == 30 and (rec.run_dir / "length_histogram.png").exists()
+    )
+    assert not rec.final and rec.checkpoint is None
+
+
+def test_labels_that_contradict_their_indices_or_the_training_split_are_refused(tmp_path, capsys):
+    rows = [["a b", "s", "sport", "0"], ["c d", "s", "tech", "1"]]
+    train = _write_csv(tmp_path / "txt_train.csv", [*rows, ["e f", "s", "sport", "2"]])
+    with pytest.raises(DataError, match="row 3: label 'sport' has label_idx 2 here but 0 earlier"):
+        data.label_names(data.read_text_csv(train), train)
+    _write_csv(train, rows)
+    _write_csv(tmp_path / "txt_val.csv", rows)
+    _write_csv(tmp_path / "txt_test.csv", [["a b", "s", "tech", "0"]])
+    argv = ["txt", "--data_dir", str(tmp_path), "--epochs", "1", "--tracker", "none"]
+    assert main([*argv, "--run_dir", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "txt_test.csv, row 1: label 'tech' has label_idx 0, which is" in err[0]
+    assert not (tmp_path / "run").exists()

@@ -213,7 +213,10 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> None:
     print(f"Using {device} device")
     if getattr(args, "data_dir", None) is None and not Path(DATA_DIR, "img_train.csv").exists():
         args.data_dir = str(data.default_csv("train").parent)
-        print(f"No ./data/img_train.csv here: using the prepared clip art in {args.data_dir}")
+        print(
+            f"No ./data/img_train.csv here: using the prepared clip art in {args.data_dir} "
+            "(animals/food/transportation, standing in for the course's pictures)"
+        )
     torch.manual_seed(10999)
     if getattr(args, "use_wandb", False):
         from neurallab.tracking import make_tracker

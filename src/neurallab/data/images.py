@@ -166,27 +166,31 @@ def read_image_csv(path: Path) -> list[tuple[Path, str, int]]:
     """(image file, label, label_idx) per row; image paths resolve against the CSV's folder's
     parent (the course's `./data/<label>/...` convention) or, failing that, the CSV's folder."""
     path = Path(path)
-    if not path.exists():
-        raise DataError(path, "file not found")
-    with path.open(newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in ("image", "label", "label_idx") if c not in (reader.fieldnames or [])]
-        if missing:
+    if not path.is_file():
+        raise DataError(path, "file not found" if not path.exists() else "a folder, not a CSV")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(path, f"not a text CSV (byte 0x{exc.object[exc.start]:02x} at "
+                        f"offset {exc.start} is not UTF-8)") from None  # fmt: skip
+    reader = csv.DictReader(text.splitlines(keepends=True))
+    missing = [c for c in ("image", "label", "label_idx") if c not in (reader.fieldnames or [])]
+    if missing:
+        raise DataError(
+            path, f"missing column(s) {', '.join(missing)}; expected {','.join(COLUMNS)}"
+        )
+    rows = []
+    for number, row in enumerate(reader, start=1):
+        try:
+            idx = int(row["label_idx"])
+        except (TypeError, ValueError):
             raise DataError(
-                path, f"missing column(s) {', '.join(missing)}; expected {','.join(COLUMNS)}"
-            )
-        rows = []
-        for number, row in enumerate(reader, start=1):
-            try:
-                idx = int(row["label_idx"])
-            except (TypeError, ValueError):
-                raise DataError(
-                    path, f"label_idx {row['label_idx']!r} is not an integer", row=number
-                ) from None
-            image = _resolve(path, row["image"] or "")
-            if image is None:
-                raise DataError(path, f"image file {row['image']!r} not found", row=number)
-            rows.append((image, row["label"], idx))
+                path, f"label_idx {row['label_idx']!r} is not an integer", row=number
+            ) from None
+        image = _resolve(path, row["image"] or "")
+        if image is None:
+            raise DataError(path, f"image file {row['image']!r} not found", row=number)
+        rows.append((image, row["label"], idx))
     if not rows:
         raise DataError(path, "no rows: the split is empty")
     return rows
@@ -284,10 +288,37 @@ def load_image_split(
 
 
 def label_names_of(csv_path: Path) -> list[str]:
+    """The label names by index, from a CSV whose label and label_idx columns agree: each
+    label has one index, each index one label, and the indices are 0..K-1."""
     names: dict[int, str] = {}
-    for _, label, idx in read_image_csv(csv_path):
-        names.setdefault(idx, label)
-    return [names[i] for i in sorted(names)]
+    index_of: dict[str, int] = {}
+    for number, (_, label, idx) in enumerate(read_image_csv(csv_path), start=1):
+        if names.setdefault(idx, label) != label:
+            raise DataError(
+                csv_path,
+                f"label_idx {idx} is {label!r} here but {names[idx]!r} earlier",
+                row=number,
+            )
+        if index_of.setdefault(label, idx) != idx:
+            raise DataError(
+                csv_path,
+                f"label {label!r} has label_idx {idx} here but {index_of[label]} earlier",
+                row=number,
+            )
+    if sorted(names) != list(range(len(names))):
+        raise DataError(csv_path, f"label indices {sorted(names)} are not 0..{len(names) - 1}")
+    return [names[i] for i in range(len(names))]
+
+
+def check_labels_match(csv_path: Path, names: list[str], train_csv: Path) -> None:
+    """A validation or test CSV must label as the training CSV does (`names` by index)."""
+    for number, (_, label, idx) in enumerate(read_image_csv(csv_path), start=1):
+        if 0 <= idx < len(names) and names[idx] != label:
+            raise DataError(
+                csv_path,
+                f"label {label!r} has label_idx {idx}, which is {names[idx]!r} in {train_csv}",
+                row=number,
+            )
 
 
 # -- CIFAR formats ------------------------------------------------------------------------

@@ -93,8 +93,8 @@ class Article:
 def read_text_csv(path: Path) -> list[Article]:
     """Rows of a course text CSV, validated; problems name the file and row (1 = first data row)."""
     path = Path(path)
-    if not path.exists():
-        raise DataError(path, "file not found")
+    if not path.is_file():
+        raise DataError(path, "file not found" if not path.exists() else "a folder, not a CSV")
     raw = path.read_bytes()
     try:
         content = raw.decode("utf-8")
@@ -130,8 +130,10 @@ def read_text_csv(path: Path) -> list[Article]:
 
 
 def label_names(articles: Sequence[Article], path: Path) -> list[str]:
-    """Label names by index; checks that label and label_idx agree and indices are 0..K-1."""
+    """Label names by index; checks that label and label_idx agree (each label one index, each
+    index one label) and that the indices are 0..K-1."""
     names: dict[int, str] = {}
+    index_of: dict[str, int] = {}
     for row_number, a in enumerate(articles, start=1):
         if names.setdefault(a.label_idx, a.label) != a.label:
             raise DataError(
@@ -139,9 +141,30 @@ def label_names(articles: Sequence[Article], path: Path) -> list[str]:
                 f"label_idx {a.label_idx} is {a.label!r} here but {names[a.label_idx]!r} earlier",
                 row=row_number,
             )
+        if index_of.setdefault(a.label, a.label_idx) != a.label_idx:
+            raise DataError(
+                path,
+                f"label {a.label!r} has label_idx {a.label_idx} here but {index_of[a.label]} "
+                "earlier",
+                row=row_number,
+            )
     if sorted(names) != list(range(len(names))):
         raise DataError(path, f"label indices {sorted(names)} are not 0..{len(names) - 1}")
     return [names[i] for i in range(len(names))]
+
+
+def check_labels_match(
+    articles: Sequence[Article], path: Path, names: Sequence[str], train_path: Path
+) -> None:
+    """A validation or test split must label as the training split does (`names` by index)."""
+    for row_number, a in enumerate(articles, start=1):
+        if 0 <= a.label_idx < len(names) and names[a.label_idx] != a.label:
+            raise DataError(
+                path,
+                f"label {a.label!r} has label_idx {a.label_idx}, which is "
+                f"{names[a.label_idx]!r} in {train_path}",
+                row=row_number,
+            )
 
 
 class CsvTextDataset(Dataset):
