@@ -15,7 +15,7 @@ from neurallab.data import images as data
 from neurallab.data import transforms as T
 from neurallab.engine.device import autocast
 from neurallab.models.images import CNN, NeuralNetwork
-from neurallab.tasks.images import prepare_batch
+from neurallab.programs.images import prepare_batch
 
 
 def _input_epochs():
