@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from neurallab.atomic import write_json_atomic
+from neurallab.commands import suggest
 from neurallab.errors import UserError
 from neurallab.experiments.base import Answer, Budget, Question
 from neurallab.experiments.budgets import budget_table
@@ -106,6 +107,27 @@ def questions(target: str) -> list[Question]:
         found += list(importlib.import_module(f"neurallab.experiments.{name}").QUESTIONS)
     found.sort(key=lambda q: HANDOUTS.index(q.handout))  # stable: keeps module order within
     return [q for q in found if target in ("all", q.handout)]
+
+
+def select(found: list[Question], only: str | None, target: str) -> list[Question]:
+    """The questions whose id is `only` (all if None): exactly, else by a case-insensitive or
+    slug match ('p1' for P1, '5 q1' for §5 Q1). Matching nothing is a one-line error listing
+    the ids, raised before anything (a report, a results folder) is written."""
+    if only is None:
+        return found
+    for same in (
+        lambda q: q.qid == only,
+        lambda q: q.qid.lower() == only.lower(),
+        lambda q: slug(q.qid) == slug(only),
+    ):
+        chosen = [q for q in found if same(q)]
+        if chosen:
+            return chosen
+    ids = list(dict.fromkeys(q.qid for q in found))
+    raise UserError(
+        f"--only {only!r} matches no question of {target}{suggest(only, ids)}; "
+        f"its ids: {', '.join(ids)}"
+    )
 
 
 def slug(text: str) -> str:
@@ -341,7 +363,7 @@ def reproduce(
     """
     from neurallab.report.render import write_html, write_markdown
 
-    todo = [q for q in questions(target) if only is None or only == q.qid]
+    todo = select(questions(target), only, target)
     source_version()  # the commit this process runs, before any checkout can move on
     mode = "quick" if budget.quick else "full"
     count = f"{len(todo)} question{'s' * (len(todo) != 1)}"
@@ -368,6 +390,9 @@ def reproduce(
             if not record["ok"] and not record.get("not_run"):
                 print(record["error"].strip().splitlines()[-1], flush=True)
             records.append(record)
+    if report_only and not any(r["ok"] for r in records):  # an empty report replaces nothing
+        where = f"{out / mode}" + (f" or {results}" if results else "")
+        raise UserError(f"no finished answer of {target} in {where}: no report written")
     wall = None if report_only else time.perf_counter() - started
     versus = versus_table(todo, records, mode, budget)
     html = write_html(records, report, mode, wall, versus)
