@@ -55,6 +55,7 @@ MODULES = [
 # The committed answers of each budget (`results/quick`, `results/full`), relative to the
 # repository root where reproduce is run.
 PUBLISHED = Path("results")
+PACKAGE = Path(__file__).resolve().parents[1]  # src/neurallab
 
 
 @functools.cache
@@ -134,7 +135,54 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+# What computes every answer besides the question's own module: the programs and everything
+# they run, the statistics and verdicts, and how runs are made and read.
+ANSWER_CODE = (
+    "programs/*.py",
+    "engine/*.py",
+    "models/*.py",
+    "data/*.py",
+    "internals/*.py",
+    "compat/*.py",
+    "tasks/*.py",
+    "experiments/base.py",
+    "experiments/sweep.py",
+    "experiments/stats.py",
+    "experiments/verdict.py",
+    "settings.py",
+    "flags.py",
+    "commands.py",
+)
+
+
+@functools.cache
+def _source_hash(paths: tuple[Path, ...]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        name = path.relative_to(PACKAGE) if path.is_relative_to(PACKAGE) else path.name
+        digest.update(str(name).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def code_hash(q: Question) -> str:
+    """A hash of the source that computes `q`'s answer: the module defining the question and
+    every module of `ANSWER_CODE`. Changed code gives another key, so it can neither reuse nor
+    publish an answer the code no longer gives.
+
+    Read once per process (like `source_version`): the code that runs is the code imported.
+    """
+    own = Path(importlib.import_module(q.run.__module__).__file__).resolve()
+    return _source_hash(tuple(sorted({*_answer_code(), own})))
+
+
+@functools.cache
+def _answer_code() -> frozenset[Path]:
+    return frozenset(p.resolve() for pattern in ANSWER_CODE for p in PACKAGE.glob(pattern))
+
+
 def config_key(q: Question, budget: Budget) -> str:
+    """The key of `q`'s answer: everything that decides it (the question, the budget, the
+    seed, the device, a notebook's changes, and the code that computes it)."""
     config = {
         "handout": q.handout,
         "qid": q.qid,
@@ -142,6 +190,7 @@ def config_key(q: Question, budget: Budget) -> str:
         "seed": budget.seed,
         "device": budget.device,
         "version": ANSWER_VERSION,
+        "code": code_hash(q),
     }
     if budget.overrides or budget.n_seeds:  # a notebook's changes make another answer
         config.update(overrides=budget.overrides, n_seeds=budget.n_seeds)
@@ -319,13 +368,24 @@ def published(q: Question, mode: str, budget: Budget) -> dict | None:
     )
 
 
+def published_timing(q: Question, mode: str) -> dict | None:
+    """The committed answer of `q` at `mode`, whatever code made it: for its wall time only (a
+    time measured by older code is still the best guess of how long the question takes)."""
+    path = PUBLISHED / mode / q.handout / slug(q.qid) / "answer.json"
+    if not path.exists():
+        return None
+    record = json.loads(path.read_text())
+    same = (record.get("handout"), record.get("qid"), record.get("quick"))
+    return record if record.get("ok") and same == (q.handout, q.qid, mode == "quick") else None
+
+
 def estimate(todo: list[Question], mode: str, budget: Budget) -> str:
     """How long `todo` should take: measured wall times where published, else each question's
     own guess; the sentence says which, and on what machine they were measured."""
     measured, guessed, machines = 0.0, 0.0, set()
     n_measured = 0
     for q in todo:
-        record = published(q, mode, budget)
+        record = published_timing(q, mode)
         if record is not None and record.get("machine"):
             measured += record["seconds"]
             machines.add(record["machine"])
