@@ -285,3 +285,34 @@ def test_a_stale_answer_is_neither_reused_nor_published(tmp_path):
     assert rp.read_answer(tmp_path / "runs" / "answer.json", "old-key") is not None
     assert rp.read_answer(tmp_path / "runs" / "answer.json", "new-key") is None
     assert rp.finished_answer("new-key", tmp_path / "runs", tmp_path / "results") is None
+
+
+def test_the_not_run_yet_hint_answers_the_question_where_the_report_reads_it(
+    tmp_path, monkeypatch
+):
+    """`--report_only` lists an unanswered question with the command that answers it; run as
+    printed, from where the user is, it fills the folders the report reads."""
+    import shlex
+
+    from neurallab import commands
+    from neurallab.experiments import reproduce as rp
+    from neurallab.experiments.base import Question
+
+    module = _question_module(tmp_path, monkeypatch, version=1)
+    fake = [Question("hw4", qid, "made up", module.answer) for qid in ("Done", "§9 Later")]
+    monkeypatch.setattr(rp, "questions", lambda target: fake)
+    monkeypatch.chdir(tmp_path)
+    common = ["reproduce", "hw4", "--quick", "--seed", "3", "--out", "my runs", "--report", "r"]
+    # Nothing finished: no report is written over an existing one.
+    assert commands.run([*common, "--report_only"]) == 1 and not (tmp_path / "r").exists()
+    assert commands.run([*common, "--only", "done", "--results", "pub"]) == 0
+    assert commands.run([*common, "--report_only", "--results", "pub"]) == 0
+    report = (tmp_path / "r" / "report.md").read_text()
+    hint = next(line for line in report.splitlines() if "Not run yet" in line)
+    command = hint.split("`")[1]
+    assert command.startswith("neurallab reproduce hw4 --quick --only ")
+    assert commands.run(shlex.split(command)[1:]) == 0
+    assert len(module.CALLS) == 2
+    assert commands.run([*common, "--report_only", "--results", "pub"]) == 0
+    assert "Not run yet" not in (tmp_path / "r" / "report.md").read_text()
+    assert (tmp_path / "pub" / "hw4" / "9-later" / "answer.json").exists()

@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import time
 import traceback
@@ -212,8 +213,8 @@ def cached_answer(q: Question, budget: Budget, folder: Path, results: Path | Non
         "seeds": [],
         "device": budget.device,
         "seconds": 0.0,
-        "text": "**Not run yet** in this results folder: `neurallab reproduce "
-        f"{q.handout} --{'quick' if budget.quick else 'full'} --only '{q.qid}'` answers it.",
+        "text": f"**Not run yet** in this results folder: `{answer_command(q, budget, folder, results)}` "
+        "answers it.",
         "commands": [],
         "tables": [],
         "images": [],
@@ -222,6 +223,24 @@ def cached_answer(q: Question, budget: Budget, folder: Path, results: Path | Non
         "key_result": "",
         "error": "not run yet",
     }
+
+
+def answer_command(q: Question, budget: Budget, folder: Path, results: Path | None) -> str:
+    """The command that answers `q` into the folders this report reads, to print as a hint:
+    it names --out (the folder three levels above the question's) unless it is the default,
+    --results if given, and the seed and device if not the defaults."""
+    out = folder.parents[2]
+    words = ["neurallab reproduce", q.handout, "--quick" if budget.quick else "--full"]
+    words.append(f"--only {shlex.quote(q.qid)}")
+    if out != Path("runs/reproduce"):
+        words.append(f"--out {shlex.quote(str(out))}")
+    if results is not None:
+        words.append(f"--results {shlex.quote(str(results.parents[1]))}")
+    if budget.seed is not None:
+        words.append(f"--seed {budget.seed}")
+    if budget.device != "cpu":
+        words.append(f"--device {budget.device}")
+    return " ".join(words)
 
 
 def read_answer(path: Path, key: str) -> dict | None:
