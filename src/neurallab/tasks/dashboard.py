@@ -32,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
             else "; runs with --tracker trackio (the default) are stored there"
         )
         raise UserError(
-            f"no trackio projects in {default_trackio_dir()} ($TRACKIO_DIR chooses another)" + hint
+            f"no trackio project {args.project!r}: {default_trackio_dir()} holds none "
+            "($TRACKIO_DIR chooses another store)" + hint
         )
     where = f" in {default_trackio_dir()}"
     show_dashboard(choose(args.project, known, "trackio project", where), args.port)

@@ -16,6 +16,7 @@ from pathlib import Path
 from neurallab.engine.device import DEVICES
 from neurallab.experiments.base import Budget
 from neurallab.experiments.reproduce import HANDOUTS, reproduce
+from neurallab.flags import non_negative_int
 
 COMMAND = "reproduce"
 HELP = "run every programming and empirical question of the handouts and write the report"
@@ -44,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--seed",
-        type=int,
+        type=non_negative_int,
         default=None,
         help="first seed of every question's runs (default: each handout's own seed)",
     )
