@@ -296,6 +296,8 @@ CORPUS = [
     _case(4, "mnsit --epochs 1", "did you mean mnist?", None, False),
     _case(4, "mnist --epcohs 1", "did you mean --epochs?"),
     _case(4, "reproduce hw3 --olny P1", "did you mean --only?", None, False),
+    _case(4, "internals --epochs 1", "unrecognized arguments: --epochs 1", None, False),
+    _case(1, "reproduce hw4 --device tpu", "--device", None, False),
     _case(4, "mnist --resume --run_dir {w}/empty", "empty", None, False),
     _case(4, "generate --checkpoint {w}/no-such.pt", "no-such.pt", "hw7", False),
 ]
