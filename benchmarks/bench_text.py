@@ -8,7 +8,7 @@ from harness import Benchmark
 from neurallab.data import text as data
 from neurallab.engine import FitConfig, fit
 from neurallab.models.text import LSTMClassifier
-from neurallab.tasks.common import classification_step
+from neurallab.programs.run import classification_step
 from neurallab.tracking import Run
 
 

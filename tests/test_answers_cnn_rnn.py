@@ -16,18 +16,34 @@ from neurallab.experiments import cnn_rnn_parity as parity
 from neurallab.experiments.base import Budget
 from neurallab.experiments.stats import compare, summarize
 from neurallab.experiments.verdict import AGREES, DISAGREES, NOT_RESOLVED
+from neurallab.programs import cifar as cifar_program
+from neurallab.programs.run import RunRecord
 
 # -- CIFAR Q1/Q2 readings ------------------------------------------------------------------------
 
 
-def test_q1_verdict_follows_the_measured_accuracy():
-    text, v = cifar.q1_reading(summarize([0.90, 0.91, 0.92]), 727, "quick")
+def test_q1_verdict_follows_the_measured_accuracy_and_names_under_training():
+    falling_curves = [[1.0 - r * e for e in range(12)] for r in (0.05, 0.06, 0.04)]
+    falling, _, trend = cifar.end_slope(falling_curves, 150)
+    assert trend == -1 and "under-trained" in falling and "150 optimizer steps" in falling
+    text, v = cifar.q1_reading(summarize([0.90, 0.91, 0.92]), 727, falling)
     assert v.outcome == AGREES and "reaches the handout's upper 80s" in text
-    text, v = cifar.q1_reading(summarize([0.62, 0.64, 0.66]), 727, "quick")
-    assert v.outcome == DISAGREES and "stays below" in text
+    text, v = cifar.q1_reading(summarize([0.62, 0.64, 0.66]), 727, falling)
+    assert v.outcome == DISAGREES and "stays below" in text and "under-trained" in text
     assert "clip-art stand-in" in v.reason and "727 training drawings" in v.reason
-    _, v = cifar.q1_reading(summarize([0.80, 0.95, 0.88]), 727, "quick")
+    assert "under-trained" in v.reason
+    _, v = cifar.q1_reading(summarize([0.80, 0.95, 0.88]), 727, falling)
     assert v.outcome == NOT_RESOLVED
+    flat_curves = [[0.5, 0.51, 0.49, 0.5], [0.5, 0.49, 0.51, 0.5], [0.5, 0.5, 0.5, 0.5]]
+    flat, _, trend = cifar.end_slope(flat_curves, 150)
+    assert trend == 0 and "not resolved as falling" in flat and "is open" in flat
+
+
+def test_signed_readings_print_the_difference_with_its_intervals_sign():
+    c = compare("a", [0.1, 0.2, 0.15], "b", [0.6, 0.72, 0.68], "acc", paired=True)
+    text = cifar.signed(c)
+    assert "a minus b on acc: -0.517 (95% CI -0." in text and "a is lower" in text
+    assert "lower by" not in text
 
 
 @pytest.mark.parametrize("sign", [1, -1])
@@ -39,13 +55,13 @@ def test_q2_reading_and_verdict_flip_with_the_early_difference(sign):
     text, (verdict,) = cifar.q2_reading(early, flat, flat, 3, 155)
     if sign > 0:
         assert verdict.outcome == AGREES
-        assert "Net + BatchNorm is higher than Net on early val acc" in text
+        assert "Net + BatchNorm minus Net on early val acc: +0.1" in text
         assert "it shows here" in text
     else:
         assert verdict.outcome == DISAGREES
-        assert "Net + BatchNorm is lower than Net on early val acc" in text
+        assert "Net + BatchNorm minus Net on early val acc: -0.1" in text
         assert "against the usual claim" in text
-    assert "Not resolved at this budget" in text  # the flat comparisons say so
+    assert "not resolved (contains 0)" in text  # the flat comparisons say so
 
 
 def test_q2_unresolved_early_difference_is_not_called_a_speed_up():
@@ -59,32 +75,15 @@ def test_q2_unresolved_early_difference_is_not_called_a_speed_up():
     assert verdict.outcome == NOT_RESOLVED and "share a sign" in text
 
 
+def test_q2_says_when_an_arm_never_learned():
+    early = compare(cifar.BN, [0.6, 0.62, 0.61], cifar.NET, [0.35, 0.36, 0.34], "early", True)
+    note = cifar.NEVER_LEARNED.format(arm=cifar.NET, rate="0.381", summary="0.35")
+    text, (verdict,) = cifar.q2_reading(early, early, early, 3, 155, note)
+    assert "Net never rose clearly above the majority-class rate" in text
+    assert "not which trains faster" in verdict.reason
+
+
 # -- CIFAR Q1-Q3 end to end on made-up runs ------------------------------------------------------
-
-
-def _fake_cifar_run(argv: list[str], run_dir: Path) -> dict:
-    """What `neurallab cifar` leaves in its folder, with made-up curves (BatchNorm higher)."""
-    seed = int(argv[argv.index("--seed") + 1])
-    bn = "--batchnorm" in argv
-    epochs = int(argv[argv.index("--epochs") + 1]) if "--epochs" in argv else 50
-    run_dir.mkdir(parents=True, exist_ok=True)
-    curve = [min(0.9, 0.4 + 0.03 * e + 0.01 * seed + (0.1 if bn else 0.0)) for e in range(epochs)]
-    curve[2] = max(curve) + 0.01  # a best epoch that is not the last
-    lines = ["step,key,value"] + [f"{(e + 1) * 727},val/acc,{a}" for e, a in enumerate(curve)]
-    (run_dir / "metrics.csv").write_text("\n".join(lines) + "\n")
-    model = cifar_model(bn)
-    best = {"epoch": 3.0, "val/acc": curve[2]}
-    torch.save({"model": model.state_dict(), "metrics": best}, run_dir / "best.pt")
-    (run_dir / "training.png").write_bytes(b"png")
-    summary = {
-        "command": "neurallab " + " ".join(argv),
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "best": best,
-        "final": {"train/avg_acc": 0.7 + (0.1 if bn else 0.0) + 0.01 * seed},
-        "seed": seed,
-    }
-    (run_dir / "summary.json").write_text(json.dumps(summary))
-    return summary
 
 
 def cifar_model(batchnorm: bool):
@@ -94,23 +93,52 @@ def cifar_model(batchnorm: bool):
     return Net(batchnorm=batchnorm)
 
 
+def _fake_cifar_run(settings, run_dir: Path) -> RunRecord:
+    """What `cifar.train` leaves in its folder, with made-up curves (BatchNorm higher)."""
+    seed, bn, epochs = settings.seed, settings.batchnorm, settings.epochs
+    run_dir.mkdir(parents=True, exist_ok=True)
+    curve = [min(0.9, 0.4 + 0.03 * e + 0.01 * seed + (0.1 if bn else 0.0)) for e in range(epochs)]
+    curve[2] = max(curve) + 0.01  # a best epoch that is not the last
+    lines = ["step,key,value", "0,val/acc,0.33", "0,epoch,0.0"]
+    for e, a in enumerate(curve):
+        step = (e + 1) * 727
+        lines += [f"{step},val/acc,{a}", f"{step},epoch,{e + 1}.0"]
+        lines += [f"{step},train/avg_loss,{1.0 - 0.05 * e - 0.01 * seed}"]
+    (run_dir / "metrics.csv").write_text("\n".join(lines) + "\n")
+    model = cifar_model(bn)
+    best = {"epoch": 3.0, "val/acc": curve[2]}
+    torch.save({"model": model.state_dict(), "metrics": best}, run_dir / "best.pt")
+    (run_dir / "training.png").write_bytes(b"png")
+    config = {"program": "cifar", **settings.record()}
+    (run_dir / "config.json").write_text(json.dumps(config))
+    summary = {
+        "command": f"neurallab cifar {' '.join(settings.to_argv())}",
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "best": best,
+        "final": {"train/avg_acc": 0.7 + (0.1 if bn else 0.0) + 0.01 * seed},
+        "steps": 23 * epochs,
+        "samples": 727 * epochs,
+        "epochs": float(epochs),
+    }
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    return RunRecord.read(run_dir, type(settings))
+
+
 def test_cifar_questions_read_one_run_per_curve(tmp_path, monkeypatch):
     calls = []
 
-    def fake_run(self, argv, run_dir):
+    def fake_train(self, settings, run_dir, run_name=None):
         calls.append(run_dir)
-        summary = _fake_cifar_run(argv, run_dir)
-        self.runs.append(summary)
-        return summary
+        return _fake_cifar_run(settings, run_dir)
 
-    monkeypatch.setattr(Budget, "run", fake_run)
+    monkeypatch.setattr(Budget, "train", fake_train)
     budget = Budget(quick=True)
-    out = tmp_path / "cnn-rnn" / "q2"
     a1 = cifar.q1(budget, tmp_path / "cnn-rnn" / "q1")
     assert a1.verdicts[0].outcome == DISAGREES  # made-up accuracies stay below 0.87
+    assert "under-trained" in a1.text and "230 optimizer steps" in a1.text
     assert len(calls) == 3 and all(p.parent.name == "cifar-runs" for p in calls)
 
-    a2 = cifar.q2(budget, out)
+    a2 = cifar.q2(budget, tmp_path / "cnn-rnn" / "q2")
     assert {p.name for p in calls[3:]} == {
         "net-s0",
         "net-s1",
@@ -127,19 +155,23 @@ def test_cifar_questions_read_one_run_per_curve(tmp_path, monkeypatch):
     a3 = cifar.q3(budget, tmp_path / "cnn-rnn" / "q3")
     assert a3.metrics["saved_is_best"] == [True] * 6
     assert len(a3.metrics["test_acc"][cifar.BN]) == 3
-    assert "In all 6 runs" in a3.text
+    assert "In all 6 runs" in a3.text and "clip-art" in a3.text
 
 
 def test_saved_weights_check_catches_a_wrong_epoch(tmp_path):
-    run = tmp_path / "run"
-    run.mkdir()
-    (run / "metrics.csv").write_text(
-        "step,key,value\n1,val/acc,0.5\n2,val/acc,0.7\n3,val/acc,0.6\n"
-    )
-    torch.save({"model": {}, "metrics": {"epoch": 2.0, "val/acc": 0.7}}, run / "best.pt")
-    assert cifar.saved_epoch_is_best(run) == (True, 0.7)
-    torch.save({"model": {}, "metrics": {"epoch": 3.0, "val/acc": 0.6}}, run / "best.pt")
-    assert cifar.saved_epoch_is_best(run)[0] is False
+    rec = _fake_cifar_run(cifar.arms(Budget(quick=True))[cifar.NET], tmp_path / "run")
+    assert cifar.saved_epoch_is_best(rec) == (True, rec.best["val/acc"])
+    torch.save({"model": {}, "metrics": {"epoch": 4.0, "val/acc": 0.6}}, rec.run_dir / "best.pt")
+    assert cifar.saved_epoch_is_best(rec)[0] is False
+
+
+def test_full_budgets_use_the_course_settings():
+    full = Budget(quick=False)
+    assert cifar.arms(full)[cifar.NET] == cifar_program.Settings()  # 50 epochs, batch 256
+    p = parity.settings(full, 64)
+    assert p.epochs == 2000 and not p.stop_when_fit and p.test_samples is None
+    assert "all 2000 epochs, as the course driver" in parity.training_text(full)
+    assert "a quick-budget difference" in parity.training_text(Budget(quick=True))
 
 
 # -- parity Q6 / Q7 readings ---------------------------------------------------------------------
@@ -157,11 +189,11 @@ def _acc_by_length(drop: bool) -> dict[int, list[float]]:
 
 
 def test_q6_reading_follows_the_trend():
-    text, key = parity.q6_reading(_acc_by_length(drop=True))
-    assert "length 20 is lower than length 5" in text
+    text, key, direction = parity.q6_reading(_acc_by_length(drop=True))
+    assert "length 20 minus length 5 on accuracy: -0.5" in text and direction == -1
     assert "reaches down to chance" in text
-    text, key = parity.q6_reading(_acc_by_length(drop=False))
-    assert "still above chance" in text and "lower than" not in text
+    text, key, direction = parity.q6_reading(_acc_by_length(drop=False))
+    assert "still above chance" in text and "is lower" not in text and direction == 0
 
 
 def _record(seed, fitted, epochs, acc20):

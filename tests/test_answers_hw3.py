@@ -3,6 +3,8 @@ P3 demos show what their answers say, and the task flags the answers rely on do 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -49,8 +51,8 @@ def test_mlp_answer_follows_the_measured_rankings_on_both_datasets(mlp_is_poor_o
     poor_name, fine_name = ("One", "Two") if mlp_is_poor_on_first else ("Two", "One")
     assert f"On {poor_name} (CNN, LSTM, GRU) the measurement shows that cost" in text
     assert f"On {fine_name} no model is resolved above the MLP" in text
-    assert f"on {poor_name} the MLP" in key and "resolved below CNN, LSTM, GRU" in key
-    assert "resolved below none" in key  # on the other dataset
+    assert f"on {poor_name} the MLP" in key and "below CNN, LSTM, GRU" in key
+    assert "below none" in key  # on the other dataset
 
 
 def test_mlp_answer_when_the_mlp_is_poor_on_both():
@@ -67,13 +69,17 @@ def test_p5_answers_name_each_models_measured_standing():
     ]
     cnn_text, cnn_key = hw3_timeseries.cnn_answer(rankings)
     assert "on One the CNN" in cnn_key and "rank 1" in cnn_key
-    assert "on Two the CNN" in cnn_key and "resolved above LSTM, GRU and below MLP" in cnn_key
+    assert "on Two the CNN" in cnn_key and "resolved above LSTM, GRU, below MLP" in cnn_key
     assert "Measured: " + cnn_key in cnn_text
     _, rnn_key = hw3_timeseries.rnn_answer(rankings)
-    assert "LSTM on Two" in rnn_key and "above none, below MLP, CNN" in rnn_key
+    assert "on Two the LSTM" in rnn_key and "above none, below MLP, CNN" in rnn_key
+    assert "not resolved against GRU" in rnn_key
 
 
 # -- P1 and P2 readings ------------------------------------------------------------------------
+
+
+FIRST = (12_800, [0.90, 0.91, 0.905], [0.80, 0.81, 0.80])  # first evaluation: CE ahead
 
 
 @pytest.mark.parametrize("ce_better", [True, False])
@@ -81,26 +87,41 @@ def test_p1_reading_and_verdicts_flip_with_the_numbers(ce_better):
     ce, mse = ([0.95, 0.951, 0.949], [0.90, 0.905, 0.899])
     if not ce_better:
         ce, mse = mse, ce
-    text, verdicts, c, ce_acc = hw3.p1_reading(ce, mse, "1", quick=True)
-    threshold, direction = verdicts
-    assert direction.outcome == (AGREES if ce_better else DISAGREES)
-    assert ("cross-entropy is higher than MSE" in text) == ce_better
-    assert ("cross-entropy is lower than MSE" in text) == (not ce_better)
-    assert threshold.outcome == DISAGREES  # 0.90-0.95 is below the README's 0.97
-    assert "not met" in text and "quick budget" in threshold.reason
+    text, verdicts, c = hw3.p1_reading(ce, mse, FIRST, hw3.P1_RUNS["quick"], readme_command=False)
+    classifies, better, faster = verdicts
+    assert better.outcome == (AGREES if ce_better else DISAGREES)
+    assert faster.outcome == AGREES  # the first evaluation's numbers did not change
+    assert ("cross-entropy minus MSE: +0.0" in text) == ce_better
+    assert ("cross-entropy minus MSE: -0.0" in text) == (not ce_better)
+    # The difference and its interval keep their signs (no "lower by 0.05 (CI [-0.06, ...])").
+    low, high = c.interval
+    assert (low < 0 and high < 0) == (not ce_better)
+    assert f"95% CI {hw3.signed(low)} to {hw3.signed(high)}" in better.key_result
+    # Like with like: a 1-epoch run is not held to the README's 10-epoch number.
+    assert classifies.outcome == NOT_RESOLVED and "not compared with it" in text
+    assert "quick budget: epochs 1" in classifies.reason and "not compared" in classifies.key_result
 
 
-def test_p1_reading_meets_the_readme_claim_only_above_it():
-    text, verdicts, _, _ = hw3.p1_reading(
-        [0.975, 0.976, 0.977], [0.96, 0.961, 0.962], "10", quick=False
-    )
+def test_p1_reading_meets_the_readme_claim_only_above_it_at_the_full_budget():
+    full = hw3.P1_RUNS["full"]
+    assert full.arms["cross-entropy"] == hw3.mnist.Settings()  # the README's command exactly
+    ce, mse = [0.975, 0.976, 0.977], [0.96, 0.961, 0.962]
+    text, verdicts, _ = hw3.p1_reading(ce, mse, FIRST, full, readme_command=True)
     assert verdicts[0].outcome == AGREES and "is met" in text
-    _, verdicts, _, _ = hw3.p1_reading([0.96, 0.98, 0.97], [0.96, 0.961, 0.962], "10", False)
+    _, verdicts, _ = hw3.p1_reading([0.96, 0.98, 0.97], mse, FIRST, full, True)
     assert verdicts[0].outcome == NOT_RESOLVED
+    _, verdicts, _ = hw3.p1_reading([0.90, 0.91, 0.92], mse, FIRST, full, True)
+    assert verdicts[0].outcome == DISAGREES
+
+
+def test_p1_faster_claim_follows_the_first_evaluation():
+    slower = (12_800, [0.80, 0.81, 0.80], [0.90, 0.91, 0.905])
+    _, verdicts, _ = hw3.p1_reading([0.9] * 3, [0.9] * 3, slower, hw3.P1_RUNS["full"], False)
+    assert verdicts[2].outcome == DISAGREES and verdicts[1].outcome == NOT_RESOLVED
 
 
 def test_p1b_logit_gradients_match_the_closed_forms():
-    g = hw3.logit_gradients(0.9)
+    g = hw3.mnist.logit_gradients(0.9)
     assert g["ce"] == pytest.approx(0.9 - 1)  # dCE/dz_y = y_hat_y - 1
     # MSE through the softmax: dL/dz_3 = y_hat_3 * (dL/dy_hat_3 - sum_k y_hat_k dL/dy_hat_k)
     p = torch.full((10,), 0.1 / 9, dtype=torch.float64)
@@ -108,20 +129,23 @@ def test_p1b_logit_gradients_match_the_closed_forms():
     d = 2 * (p - torch.nn.functional.one_hot(torch.tensor(3), 10)) / 10
     assert g["mse"] == pytest.approx(float(p[3] * (d[3] - (p * d).sum())))
     # Confidently wrong: CE's gradient grows toward -1, MSE's falls toward 0.
-    assert abs(hw3.logit_gradients(0.001)["ce"]) > abs(hw3.logit_gradients(0.1)["ce"])
-    assert abs(hw3.logit_gradients(0.001)["mse"]) < abs(hw3.logit_gradients(0.1)["mse"])
+    assert abs(hw3.mnist.logit_gradients(0.001)["ce"]) > abs(hw3.mnist.logit_gradients(0.1)["ce"])
+    assert abs(hw3.mnist.logit_gradients(0.001)["mse"]) < abs(hw3.mnist.logit_gradients(0.1)["mse"])
+
+
+RUNS2 = hw3.P2_RUNS["quick"]
 
 
 @pytest.mark.parametrize(("ae", "outcome"), [([0.04], AGREES), ([0.08], DISAGREES)])
 def test_p2_reading_follows_the_baselines(ae, outcome):
-    text, verdicts = hw3.p2_reading(ae, {"mean_image": 0.067, "pca": 0.056})
+    text, verdicts = hw3.p2_reading(ae, {"mean_image": 0.067, "pca": 0.056}, RUNS2)
     assert verdicts[0].outcome == outcome
     assert ("is below the mean-image baseline" in text) == (outcome == AGREES)
     assert ("and below PCA" in text) == (outcome == AGREES)
     assert ("and not below PCA" in text) == (outcome != AGREES)
-    _, verdicts = hw3.p2_reading([0.05], {"mean_image": 0.067, "pca": 0.056})
-    assert "and below PCA" in hw3.p2_reading([0.05], {"mean_image": 0.067, "pca": 0.056})[0]
-    assert "and not below PCA" in hw3.p2_reading([0.06], {"mean_image": 0.067, "pca": 0.056})[0]
+    base = {"mean_image": 0.067, "pca": 0.056}
+    assert "and below PCA" in hw3.p2_reading([0.05], base, RUNS2)[0]
+    assert "and not below PCA" in hw3.p2_reading([0.06], base, RUNS2)[0]
 
 
 # -- P3: the demos show what the answers say ----------------------------------------------------
@@ -201,7 +225,7 @@ def test_p4_is_answered_without_a_claimed_result(tmp_path):
 
 
 def test_mnist_mse_step_is_mse_between_softmax_and_one_hot():
-    from neurallab.tasks.mnist import mse_step
+    from neurallab.programs.mnist import mse_step
 
     torch.manual_seed(0)
     model = torch.nn.Linear(4, 10)
@@ -213,9 +237,9 @@ def test_mnist_mse_step_is_mse_between_softmax_and_one_hot():
     assert int(out.correct) == int((model(x).argmax(1) == y).sum())
 
 
-def test_mnist_loss_flag_reaches_the_step(monkeypatch):
+def test_mnist_loss_flag_reaches_the_step(monkeypatch, tmp_path):
     from neurallab.commands import build_parser
-    from neurallab.tasks import mnist
+    from neurallab.programs import mnist
 
     seen = []
 
@@ -225,18 +249,16 @@ def test_mnist_loss_flag_reaches_the_step(monkeypatch):
 
     monkeypatch.setattr(mnist, "fit", fake_fit)
     monkeypatch.setattr(mnist, "load_mnist", lambda split, limit=None: None)
-    monkeypatch.setattr(mnist, "open_run", lambda *a, **k: None)
     for flag, expected in (("mse", mnist.mse_step), ("cross_entropy", mnist.classification_step)):
-        args = build_parser().parse_args(["mnist", "--loss", flag, "--tracker", "none"])
+        args = build_parser().parse_args(["mnist", "--loss", flag])
         with pytest.raises(RuntimeError, match="stop"):
-            mnist.run(args)
+            mnist.train(mnist.Settings.from_args(args), tmp_path / flag, tracker="none")
         assert seen[-1] is expected
 
 
-def test_timeseries_seed_reaches_the_validation_split(monkeypatch):
-    from neurallab.commands import build_parser
+def test_timeseries_seed_reaches_the_validation_split(monkeypatch, tmp_path):
     from neurallab.data.timeseries import load_splits
-    from neurallab.tasks import timeseries
+    from neurallab.programs import timeseries
 
     seeds = []
 
@@ -245,12 +267,11 @@ def test_timeseries_seed_reaches_the_validation_split(monkeypatch):
         raise RuntimeError("stop after the split")
 
     monkeypatch.setattr(timeseries, "load_splits", spy)
-    args = build_parser().parse_args(["timeseries", "--seed", "7", "--tracker", "none"])
     with pytest.raises(RuntimeError, match="stop"):
-        timeseries.run(args)
+        timeseries.train(timeseries.Settings(seed=7), tmp_path, tracker="none")
     assert seeds == [7]
     # ...and a different seed draws a different validation set from the training split.
-    val = [load_splits("BasicMotions", seed=s)[0][1].tensors[0] for s in (0, 1)]
+    val = [load_splits("BasicMotions", seed=s).sets[1].tensors[0] for s in (0, 1)]
     assert not torch.equal(val[0], val[1])
 
 
@@ -275,27 +296,39 @@ def test_dot_plot_draws_every_value_and_interval():
 
 
 def test_pca_baseline_keeps_the_top_components():
-    two = hw3.reconstruction_baselines(code_size=2, fit_images=2000)
-    everything = hw3.reconstruction_baselines(code_size=784, fit_images=2000)
+    two = hw3.autoencoder.baselines(code_size=2, fit_images=2000)
+    everything = hw3.autoencoder.baselines(code_size=784, fit_images=2000)
     # The top two axes explain a real share of the variance (the bottom two explain ~none) ...
     assert two["pca"] < 0.9 * two["mean_image"]
     # ... and all 784 axes rebuild every test image.
     assert everything["pca"] < 1e-6
 
 
-def test_p1_curves_average_runs_and_refuse_mixed_cadences(tmp_path):
-    def write(name, rows):
-        folder = tmp_path / name
-        folder.mkdir()
-        lines = ["step,key,value"] + [f"{s},val/acc,{v}" for s, v in rows]
-        (folder / "metrics.csv").write_text("\n".join(lines) + "\n")
-        return folder
+def test_p1_curves_average_runs_and_refuse_mixed_cadences():
+    from neurallab.programs.run import History, RunRecord
 
-    a = write("a", [(100, 0.5), (200, 0.7)])
-    b = write("b", [(100, 0.7), (200, 0.9)])
-    xs, ys = hw3._mean_curve([a, b], "val/acc")
+    def record(rows):
+        history = History([{"step": s, "val/acc": v} for s, v in rows])
+        return RunRecord("mnist", hw3.mnist.Settings(), Path("."), {}, history)
+
+    a = record([(100, 0.5), (200, 0.7)])
+    b = record([(100, 0.7), (200, 0.9)])
+    xs, ys = hw3.mean_curve([a, b], "val/acc")
     assert xs == [100, 200] and ys == pytest.approx([0.6, 0.8])
-    assert hw3._first_value({"run_dir": str(b)}, "val/acc") == pytest.approx(0.7)
-    c = write("c", [(150, 0.5), (200, 0.7)])
+    assert hw3.first_value(b, "val/acc") == pytest.approx(0.7)
     with pytest.raises(ValueError, match="different points"):
-        hw3._mean_curve([a, c], "val/acc")
+        hw3.mean_curve([a, record([(150, 0.5), (200, 0.7)])], "val/acc")
+
+
+def test_questions_are_declared_as_settings_without_argv():
+    """Each question's runs are settings objects; the quick budget's setup names every setting
+    that differs from the full budget's, derived from the settings themselves."""
+    import inspect
+
+    for plan in (hw3.P1_RUNS, hw3.P2_RUNS, *hw3_timeseries.P5_RUNS.values()):
+        for runs in plan.values():
+            assert all(isinstance(s, hw3.Settings) for s in runs.arms.values())
+    assert hw3.P1_RUNS["quick"].setup.startswith("quick budget: epochs 1 (full: 10), eval_every")
+    assert "3 seeds (full: 5)" in hw3_timeseries.P5_RUNS["JapaneseVowels"]["quick"].setup
+    source = inspect.getsource(hw3) + inspect.getsource(hw3_timeseries)
+    assert "commands.run" not in source and '"--epochs"' not in source

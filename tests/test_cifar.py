@@ -9,6 +9,7 @@ import pickle
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +21,12 @@ from neurallab.compat import cifar_pytorch
 from neurallab.data import images as data
 from neurallab.errors import DataError, UserError
 from neurallab.models.cifar import Net
+from neurallab.programs import cifar as cifar_program
+from neurallab.programs import cifar_eval
+from neurallab.programs import parity as parity_program
+
+sys.path.insert(0, str(Path(__file__).parent))
+from kill_resume import kill_and_resume, logged, run_whole  # noqa: E402
 
 
 def _count(model: torch.nn.Module) -> int:
@@ -86,7 +93,8 @@ def test_cifar_task_reads_real_cifar10_batches(tmp_path, cifar10_pngs):
     flags = ["--cifar10_dir", str(tmp_path), "--classes", *map(str, classes)]
     argv = ["cifar", *flags, "--epochs", "1", "--batch_size", "8", "--tracker", "none"]
     assert main([*argv, "--no_progress", "--run_dir", str(run_dir)]) == 0
-    assert main(["cifar-test", "--weights", str(run_dir / "best.pt"), *flags]) == 0
+    tested = ["cifar-test", "--weights", str(run_dir / "best.pt"), *flags, "--tracker", "none"]
+    assert main([*tested, "--run_dir", str(tmp_path / "test")]) == 0
     n = sum(label in classes for label in labels)
     assert json.loads((run_dir / "test.json").read_text())["n"] == n
 
@@ -160,7 +168,8 @@ def test_cifar_train_save_best_and_test_round_trip(tmp_path, capsys):
     assert s["parameters"] == 2_165_795 and (run_dir / "training.png").exists()
     assert s["best_val_acc"] == s["best"]["val/acc"] >= s["final"]["val/acc"]
     # cifar-test rebuilds the BatchNorm network from the weights and scores the test split.
-    assert main(["cifar-test", "--weights", str(run_dir / "best.pt")]) == 0
+    tested = ["cifar-test", "--weights", str(run_dir / "best.pt"), "--tracker", "none"]
+    assert main([*tested, "--run_dir", str(tmp_path / "test")]) == 0
     test = json.loads((run_dir / "test.json").read_text())
     assert test["n"] == 157 and 0.0 <= test["test_acc"] <= 1.0
     weights = torch.load(run_dir / "best.pt", weights_only=True)
@@ -173,8 +182,9 @@ def test_cifar_train_save_best_and_test_round_trip(tmp_path, capsys):
     assert abs(acc - test["test_acc"]) < 1e-6
     # A checkpoint that is not the CIFAR Net is refused on one line.
     torch.save({"weight": torch.zeros(2)}, tmp_path / "other.pt")
-    assert main(["cifar-test", "--weights", str(tmp_path / "other.pt")]) == 1
-    assert "does not fit the CIFAR Net" in capsys.readouterr().err
+    other = ["cifar-test", "--weights", str(tmp_path / "other.pt"), "--tracker", "none"]
+    assert main([*other, "--run_dir", str(tmp_path / "other")]) == 1
+    assert "holds the weights of another network" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -183,3 +193,92 @@ def test_cifar_net_clearly_beats_chance(tmp_path):
     argv = ["cifar", "--epochs", "15", "--batch_size", "64", "--lr", "1e-3", "--tracker", "none"]
     assert main([*argv, "--no_progress", "--run_dir", str(run_dir)]) == 0
     assert json.loads((run_dir / "summary.json").read_text())["best_val_acc"] > 0.5
+
+
+# -- the Python programs (neurallab.programs.cifar / cifar_eval) on a tiny real subset ----------
+
+
+@pytest.fixture(scope="module")
+def tiny_cifar3(tmp_path_factory):
+    """The first 40/16/16 pictures of the prepared clip-art CIFAR-3, as course-format pickles."""
+    folder = tmp_path_factory.mktemp("tiny")
+    for split, n in (("train", 40), ("val", 16), ("test", 16)):
+        x, y = data.load_cifar3(data.default_cifar3(split)).tensors
+        content = {"images": x[:n].reshape(n, -1).numpy(), "labels": y[:n, None].numpy()}
+        _pickle(folder / f"{split}.pkl", content)
+    return folder
+
+
+def test_cifar_trains_from_python_and_loads_from_the_checkpoint_alone(tmp_path, tiny_cifar3):
+    settings = cifar_program.Settings(
+        epochs=2, batch_size=8, lr=1e-3, batchnorm=True, data_dir=tiny_cifar3
+    )
+    rec = cifar_program.train(settings, tmp_path / "run", tracker="none", progress=False)
+    summary = json.loads((rec.run_dir / "summary.json").read_text())
+    assert rec.summary == summary and rec.best["val/acc"] == summary["best_val_acc"]
+    assert rec.settings.record() == settings.record() and rec.parameters == 2_165_795
+    # The curves start at step 0: the untrained network's validation accuracy.
+    first_step, first_acc = rec.history.column("val/acc")[0]
+    assert first_step == 0 and 0.0 <= first_acc <= 1.0
+    assert len(rec.history.column("val/acc")) == 3  # step 0 and two epochs
+    model = cifar_program.load(rec.run_dir)  # no flags: BatchNorm comes from the checkpoint
+    assert isinstance(model.bn, torch.nn.BatchNorm1d) and not model.training
+    tested = cifar_eval.run(
+        cifar_eval.Settings(weights=rec.run_dir, data_dir=tiny_cifar3),
+        tmp_path / "test",
+        tracker="none",
+    )
+    assert tested.summary["n"] == 16 and 0.0 <= tested.summary["test_acc"] <= 1.0
+
+
+def test_cifar_killed_and_resumed_logs_what_an_uninterrupted_run_logs(tmp_path, tiny_cifar3):
+    argv = ["--epochs", "2", "--batch_size", "8", "--lr", "1e-3", "--data_dir", str(tiny_cifar3)]
+    argv += ["--eval_every", "3", "--checkpoint_every", "2"]
+    killed = kill_and_resume("cifar", argv, tmp_path / "killed", kill_after_evaluations=3)
+    whole = run_whole("cifar", argv, tmp_path / "whole")
+    assert logged(killed) == logged(whole) and len(logged(whole)) > 20
+
+
+def _refusal(tmp_path, weights, capsys) -> str:
+    argv = ["cifar-test", "--weights", str(weights), "--tracker", "none"]
+    assert main([*argv, "--run_dir", str(tmp_path / "t")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "t").exists()  # refused before anything is written
+    return err
+
+
+def test_cifar_test_names_files_of_the_wrong_kind(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("hello world\n")  # torch's unpickler: KeyError 101
+    err = _refusal(tmp_path, tmp_path / "notes.txt", capsys)
+    assert "is not a PyTorch weights file" in err and "expected the best.pt" in err
+    torch.save({"fc2.weight": torch.zeros(10, 512)}, tmp_path / "mnist_like.pt")
+    err = _refusal(tmp_path, tmp_path / "mnist_like.pt", capsys)
+    assert "weights of another network" in err and "missing conv1.weight" in err
+    wrong_shape = Net().state_dict()
+    wrong_shape["fc2.weight"] = torch.zeros(10, 512)
+    torch.save(wrong_shape, tmp_path / "ten_classes.pt")
+    err = _refusal(tmp_path, tmp_path / "ten_classes.pt", capsys)
+    assert "fc2.weight is 10x512 there, 3x512 in the Net" in err
+    torch.save({"model": {}, "program": "mnist"}, tmp_path / "best.pt")
+    assert "a checkpoint of `neurallab mnist`" in _refusal(tmp_path, tmp_path / "best.pt", capsys)
+    torch.save([1, 2], tmp_path / "list.pt")
+    assert "holds a list" in _refusal(tmp_path, tmp_path / "list.pt", capsys)
+    (tmp_path / "empty").mkdir()
+    assert "folder without best.pt" in _refusal(tmp_path, tmp_path / "empty", capsys)
+    assert "is not a file" in _refusal(tmp_path, tmp_path / "missing.pt", capsys)
+    assert main(["cifar-test", "--tracker", "none"]) == 1
+    assert "name the weights" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("program", ["cifar", "parity"])
+def test_zero_epochs_are_refused_before_anything_is_written(tmp_path, program, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([program, "--epochs", "0", "--tracker", "none", "--run_dir", str(tmp_path / "r")])
+    assert stop.value.code == 2 and not (tmp_path / "r").exists()
+    assert "--epochs" in capsys.readouterr().err
+    settings_type = cifar_program.Settings if program == "cifar" else parity_program.Settings
+    with pytest.raises(UserError, match="epochs: must be a positive integer"):
+        settings_type(epochs=0)
+    with pytest.raises(UserError, match="classes"):
+        cifar_program.Settings(classes=(0, 0, 1))

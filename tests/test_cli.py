@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from neurallab import commands
 from neurallab.cli import main
@@ -67,3 +68,54 @@ def test_user_errors_are_one_line_without_traceback(tmp_path):
     out = _run("data", "prepare", "no-such-data")
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert "unknown dataset 'no-such-data'" in out.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["autoencoder", "--epochs", "0"],
+        ["autoencoder", "--train_limit", "0"],
+        ["autoencoder", "--max_samples", "-5"],
+        ["timeseries", "--epochs", "0"],
+        ["timeseries", "--batch_size", "0"],
+        ["timeseries", "--model", "rnn"],
+        ["timeseries", "--dataset", "basicmotions"],
+        ["timeseries", "--npy", "x.npy"],
+        ["mnist", "--hidden", "0"],
+    ],
+)
+def test_impossible_settings_are_refused_before_a_run_folder_is_made(argv, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "--tracker", "none", "--run_dir", str(tmp_path / "run")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and argv[1] in err, err
+    assert not (tmp_path / "run").exists()
+
+
+def test_timeseries_seed_out_of_numpys_range_is_one_line(tmp_path, capsys):
+    assert main(["timeseries", "--seed", "-1", "--run_dir", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "seed: must be an integer from 0" in err, err
+    assert not (tmp_path / "run").exists()
+
+
+def test_load_refuses_another_programs_checkpoint_on_one_line(tmp_path):
+    from neurallab.errors import UserError
+    from neurallab.programs import autoencoder, mnist, timeseries
+
+    run = tmp_path / "ae"
+    autoencoder.train(
+        autoencoder.Settings(epochs=1, train_limit=64, batch_size=64),
+        run,
+        tracker="none",
+        progress=False,
+    )
+    assert isinstance(autoencoder.load(run), torch.nn.Module)
+    for other in (mnist, timeseries):
+        with pytest.raises(UserError, match="a checkpoint of `neurallab autoencoder`"):
+            other.load(run / "best.pt")
+    (tmp_path / "junk.pt").write_text("not a checkpoint")
+    with pytest.raises(UserError) as err:
+        autoencoder.load(tmp_path / "junk.pt")
+    assert "\n" not in str(err.value)

@@ -19,7 +19,7 @@ from neurallab.engine import (
     fit,
 )
 from neurallab.engine.seed import epoch_generator
-from neurallab.tasks.common import classification_step
+from neurallab.programs.run import classification_step
 from neurallab.tracking import Run, read_metrics
 
 
@@ -390,3 +390,86 @@ def test_best_checkpoint_is_written_with_last_and_holds_the_best_evaluation(tmp_
     best = checkpoint.load(tmp_path / "best.pt")
     assert best["metrics"] == result.best
     assert result.best["train/avg_loss"] == min(h["train/avg_loss"] for h in result.history)
+
+
+class _HalveLrWhenLossRises(Callback):
+    """A callback with state: the best validation loss so far, and how often it acted."""
+
+    def __init__(self, optimizer) -> None:
+        self.optimizer, self.best, self.halvings = optimizer, None, 0
+
+    def on_evaluation(self, step, metrics):
+        if self.best is not None and metrics["val/loss"] > self.best:
+            for group in self.optimizer.param_groups:
+                group["lr"] /= 2
+            self.halvings += 1
+        else:
+            self.best = metrics["val/loss"]
+
+    def state_dict(self):
+        return {"best": self.best, "halvings": self.halvings}
+
+    def load_state_dict(self, state):
+        self.best, self.halvings = state["best"], state["halvings"]
+
+
+def _fit_with_state(folder, resume=False, stop_after=None):
+    model = _model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.8, momentum=0.9)
+    callback = _HalveLrWhenLossRises(optimizer)
+    cfg = FitConfig(
+        epochs=6,
+        batch_size=10,
+        eval_every=4,
+        seed=3,
+        resume=resume,
+        progress=False,
+        checkpoint_every=2,
+    )
+    steps = {"n": 0}
+
+    def step(m, batch):
+        steps["n"] += 1
+        if stop_after is not None and steps["n"] > stop_after:
+            raise KeyboardInterrupt
+        return classification_step(m, batch)
+
+    run = Run(folder)
+    result = fit(
+        model,
+        optimizer,
+        _data(),
+        step,
+        run,
+        cfg,
+        eval_sets={"val": _data(40, 1)},
+        callbacks=[callback],
+    )
+    run.finish()
+    return result, callback
+
+
+def test_a_callbacks_state_survives_a_crash_and_resume_exactly(tmp_path):
+    """The callback's state rides in last.pt: a resumed run acts as the uninterrupted one
+    (without it, the resumed callback would start with no best loss and act differently)."""
+    reference, ref_callback = _fit_with_state(tmp_path / "ref")
+    assert ref_callback.halvings >= 2, "the check needs a callback that acts"
+    with pytest.raises(KeyboardInterrupt):
+        _fit_with_state(tmp_path / "crash", stop_after=31)
+    resumed, callback = _fit_with_state(tmp_path / "crash", resume=True)
+    assert callback.state_dict() == ref_callback.state_dict()
+    assert read_metrics(tmp_path / "crash" / "metrics.csv") == read_metrics(
+        tmp_path / "ref" / "metrics.csv"
+    )
+    # The learning rate is logged with every evaluation: the halvings show in the history.
+    # Each evaluation logs the rate its stretch of steps used: 0.8 halved once for every
+    # earlier evaluation whose loss rose above the best before it.
+    best, halvings, expected = None, 0, []
+    for h in reference.history:
+        expected.append(0.8 / 2**halvings)
+        if best is not None and h["val/loss"] > best:
+            halvings += 1
+        else:
+            best = h["val/loss"]
+    assert halvings == ref_callback.halvings
+    assert [h["lr"] for h in reference.history] == pytest.approx(expected, rel=1e-12)

@@ -12,8 +12,8 @@ from pathlib import Path
 from neurallab.cli import main
 from neurallab.experiments import reproduce
 from neurallab.experiments.base import Answer, Budget, Question
+from neurallab.programs import timeseries
 from neurallab.report.plots import line_plot
-from neurallab.tracking import metric_series
 from neurallab.tracking.run import Run
 
 TINY = ["timeseries", "--model", "mlp", "--epochs", "3", "--batch_size", "8"]
@@ -50,19 +50,20 @@ def test_a_second_run_into_a_run_folder_is_refused_then_replaced(tmp_path, capsy
 
 
 def _curve_question(budget: Budget, out: Path) -> Answer:
-    """A question shaped like the real ones: one run, its validation curve plotted."""
-    s = budget.run(
-        [*TINY, "--seed", str(budget.seeds(1, default=3)[0])], out.parent / "runs" / "mlp"
-    )
-    xs, ys = metric_series(out.parent / "runs" / "mlp" / "metrics.csv", "val/loss")
+    """A question shaped like the real ones: one run from settings, its validation curve
+    plotted from the record's history."""
+    settings = timeseries.Settings(model="mlp", epochs=3, batch_size=8)
+    seed = budget.seeds(1, default=3)[0]
+    rec = budget.train(settings.replace(seed=seed), out.parent / "runs" / "mlp")
+    xs, ys = zip(*rec.history.column("val/loss"), strict=True)
     plot = Run(out).save_figure(
-        line_plot({"mlp": (xs, ys)}, "val loss", "examples", "loss"), "val.png"
+        line_plot({"mlp": (list(xs), list(ys))}, "val loss", "examples", "loss"), "val.png"
     )
     return Answer(
         text="curve",
-        commands=[s["command"]],
+        commands=[rec.command],
         images=[plot],
-        metrics={"epochs": s["epochs"], "points": len(ys), "curve": ys},
+        metrics={"epochs": rec.summary["epochs"], "points": len(ys), "curve": list(ys)},
     )
 
 

@@ -100,3 +100,46 @@ def test_parity_training_reaches_100_percent(tmp_path):
     assert s["fitted"] and s["final"]["train/acc"] == 1.0 and s["stopped"] == "early_stop"
     assert all(s["accuracy_by_length"][str(n)] == 1.0 for n in range(1, 6))
     assert (tmp_path / "LSTM-32_parity_generalization.png").exists()
+
+
+def test_parity_from_python_runs_every_epoch_like_the_driver_and_notes_the_first_fit(tmp_path):
+    from neurallab.programs import parity as program
+
+    settings = program.Settings(
+        hidden_dim=16, epochs=3, stop_when_fit=False, lr=0.05, test_max_length=6
+    )
+    rec = program.train(settings, tmp_path / "run", tracker="none", progress=False)
+    assert rec.summary["epochs"] == 3 and rec.summary["stopped"] == "budget"
+    fitted = [
+        e
+        for (_, e), (_, a) in zip(
+            rec.history.column("epoch"), rec.history.column("train/acc"), strict=True
+        )
+        if a == 1.0
+    ]
+    assert rec.summary["fitted"] == bool(fitted)
+    assert rec.summary["epochs_to_fit"] == (fitted[0] if fitted else None)
+    assert set(rec.summary["accuracy_by_length"]) == {str(n) for n in range(1, 7)}
+    model = program.load(rec.run_dir)  # the hidden size comes from the checkpoint
+    assert str(model) == "LSTM-16" and not model.training
+
+
+def test_the_fit_watcher_keeps_its_first_fit_across_a_resume():
+    from neurallab.programs.parity import StopWhenTrainingSetIsFit
+
+    watch = StopWhenTrainingSetIsFit(stop=False)
+    assert watch.on_evaluation(10, {"train/acc": 0.9, "epoch": 1.0}) is False
+    assert watch.on_evaluation(20, {"train/acc": 1.0, "epoch": 2.0}) is False  # keeps going
+    watch.on_evaluation(30, {"train/acc": 1.0, "epoch": 3.0})
+    resumed = StopWhenTrainingSetIsFit(stop=False)
+    resumed.load_state_dict(watch.state_dict())
+    assert resumed.first_fit == {"epoch": 2.0, "step": 20.0}
+    assert StopWhenTrainingSetIsFit().on_evaluation(5, {"train/acc": 1.0, "epoch": 1.0}) is True
+
+
+def test_parity_manual_returns_its_record(tmp_path):
+    from neurallab.programs import parity_manual
+
+    rec = parity_manual.run(parity_manual.Settings(max_length=8), tmp_path, tracker="none")
+    assert rec.summary["wrong"] == 0 and rec.summary["strings_checked"] == 2**9 - 2
+    assert rec.command.startswith("neurallab parity-manual --max_length 8")

@@ -51,11 +51,13 @@ def test_ts_reader_names_the_bad_line(tmp_path, line, message):
 
 
 def test_real_uea_sets_load_with_unequal_lengths():
-    (train, val, test), classes, features, steps = load_splits("JapaneseVowels")
+    s = load_splits("JapaneseVowels")
+    (train, val, test), classes, features, steps = s.sets, s.classes, s.features, s.steps
     assert (len(train) + len(val), len(test), features, len(classes)) == (270, 370, 12, 9)
     lengths = torch.cat([train.tensors[1], test.tensors[1]])
     assert lengths.min() == 7 and lengths.max() == steps == 29  # no test series is cut
-    (train, val, test), classes, features, steps = load_splits("BasicMotions")
+    s = load_splits("BasicMotions")
+    (train, val, test), features, steps = s.sets, s.features, s.steps
     assert (len(train) + len(val), len(test), features, steps) == (40, 40, 6, 100)
     assert abs(float(train.tensors[0].mean())) < 1e-4  # z-scored with training statistics
 
@@ -133,3 +135,83 @@ def test_each_model_learns_basic_motions(tmp_path, model):
     )
     s = json.loads((tmp_path / "summary.json").read_text())
     assert s["final"]["test/acc"] > 0.5  # four classes: chance is 0.25
+
+
+def test_python_run_records_its_files_and_loads_from_the_checkpoint_alone(tmp_path):
+    from neurallab.programs import timeseries
+
+    settings = timeseries.Settings(model="gru", epochs=2, batch_size=8, seed=4)
+    rec = timeseries.train(settings, tmp_path / "r", tracker="none", progress=False)
+    assert rec.settings == settings and rec.seed == 4
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert rec.final == summary["final"] and rec.summary["dataset"] == "BasicMotions"
+    assert [row["step"] for row in rec.history.rows] == sorted(
+        {int(line.split(",")[0]) for line in (tmp_path / "r/metrics.csv").read_text().split()[1:]}
+    )
+    model = timeseries.load(rec.run_dir)  # no settings repeated
+    state = torch.load(tmp_path / "r" / "best.pt", weights_only=False)
+    assert sorted(state["class_names"]) == ["Badminton", "Running", "Standing", "Walking"]
+    test = load_splits("BasicMotions", seed=4).sets[2]
+    x, lengths, _ = test.tensors
+    reference = timeseries.build_series_model(**state["model_args"])
+    reference.load_state_dict(state["model"])
+    torch.testing.assert_close(model(x, lengths), reference.eval()(x, lengths))
+
+
+def test_sigkill_then_resume_matches_the_uninterrupted_run(tmp_path):
+    from kill_resume import kill_and_resume, logged, run_whole
+
+    argv = ["--model", "mlp", "--epochs", "8", "--eval_every", "2", "--checkpoint_every", "1"]
+    killed = kill_and_resume("timeseries", argv, tmp_path / "k", 2)
+    whole = run_whole("timeseries", argv, tmp_path / "w")
+    assert logged(killed) == logged(whole)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: d.mkdir(), "is a folder, expected a .npy file"),
+        (lambda d: d.write_text("1,2,3\n"), "not a NumPy .npy file"),
+        (lambda d: np.savez(d.open("wb"), a=np.zeros(3)), "an .npz archive"),
+        (lambda d: np.save(d, np.zeros((4, 5))), r"shape \(N, T, F\)"),
+        (lambda d: np.save(d, np.array([[["a"]]] * 4)), "expected numbers"),
+    ],
+)
+def test_wrong_kind_of_x_file_is_one_line(tmp_path, make, message):
+    x, y = tmp_path / "x.npy", tmp_path / "y.npy"
+    make(x)
+    np.save(y, np.zeros(4, dtype=int))
+    with pytest.raises(DataError, match=message) as err:
+        load_splits("", (x, y))
+    assert str(x) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_labels_that_are_not_classes_and_too_few_series_are_refused(tmp_path):
+    x, y = tmp_path / "x.npy", tmp_path / "y.npy"
+    np.save(x, np.zeros((4, 5, 2), dtype=np.float32))
+    np.save(y, np.array([0.0, 1.0, 0.5, 1.0]))
+    with pytest.raises(DataError, match="row 3: label 0.5 is not a class"):
+        load_splits("", (x, y))
+    np.save(y, np.array([0, 1, 0, 1]))
+    with pytest.raises(DataError, match="too few for a validation split"):
+        load_splits("", (x, y))
+
+
+def test_a_binary_or_folder_ts_file_is_one_line(tmp_path):
+    (tmp_path / "bin.ts").write_bytes(b"\x80\x81\xff" * 10)
+    with pytest.raises(DataError, match="not a text file"):
+        read_ts(tmp_path / "bin.ts")
+    with pytest.raises(DataError, match="is a folder"):
+        read_ts(tmp_path)
+
+
+def test_bad_settings_are_refused_before_a_run_folder_exists(tmp_path):
+    from neurallab.errors import UserError
+    from neurallab.programs import timeseries
+
+    for bad in ({"epochs": 0}, {"batch_size": 0}, {"lr": -1.0}, {"npy": ("x.npy",)}):
+        with pytest.raises(UserError, match=next(iter(bad))):
+            timeseries.Settings(**bad)
+    rc = main(["timeseries", "--npy", str(tmp_path), str(tmp_path / "y.npy"), "--tracker",
+               "none", "--run_dir", str(tmp_path / "run")])  # fmt: skip
+    assert rc == 1 and not (tmp_path / "run").exists()

@@ -100,6 +100,8 @@ non_negative_int = _number(int, lambda v: v >= 0, "a non-negative integer")
 positive_float = _number(float, lambda v: v > 0 and v != float("inf"), "a positive number")
 non_negative_float = _number(float, lambda v: v >= 0 and v != float("inf"), "a non-negative number")
 fraction = _number(float, lambda v: 0 < v <= 1, "a number in (0, 1]")
+# What NumPy's and torch's generators accept as a seed.
+seed_int = _number(int, lambda v: 0 <= v < 2**32, "an integer from 0 to 4294967295")
 
 
 def fail(prog: str, message: str, code: int = 2) -> NoReturn:

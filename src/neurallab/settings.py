@@ -120,6 +120,9 @@ class Settings:
             if isinstance(value, list):  # keep the frozen settings hashable and unshared
                 object.__setattr__(self, field.name, tuple(value))
                 value = tuple(value)
+            if isinstance(value, str) and _scalar_type(hints.get(field.name)) is Path:
+                value = Path(value)  # a path given as text: the same settings either way
+                object.__setattr__(self, field.name, value)
             if field.name in self.REFUSED:
                 if value != field.default:
                     raise UserError(

@@ -39,11 +39,9 @@ def read_ts(path: Path) -> Series:
     """Parse a UEA `.ts` file: header lines (@...), then one case per line with the
     channels separated by ':' and the class label last."""
     path = Path(path)
-    if not path.exists():
-        raise DataError(path, "file not found")
     classes: list[str] | None = None
     values, labels, in_data = [], [], False
-    for line_number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for line_number, line in enumerate(_text_lines(path), start=1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -76,6 +74,18 @@ def read_ts(path: Path) -> Series:
     return Series(values, np.asarray(labels), classes)
 
 
+def _text_lines(path: Path) -> list[str]:
+    """The lines of a text file; a missing file, a folder or a binary file is one DataError."""
+    if not path.exists():
+        raise DataError(path, "file not found")
+    if path.is_dir():
+        raise DataError(path, "is a folder, expected a UEA .ts text file")
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise DataError(path, "not a text file (expected a UEA .ts file)") from None
+
+
 def _aeon_data_folder() -> Path:
     spec = importlib.util.find_spec("aeon")
     if spec is None or not spec.submodule_search_locations:
@@ -96,16 +106,24 @@ def build_uea(out: Path, progress: Progress) -> None:
 
 
 def load_npy(x_path: Path, y_path: Path) -> Series:
-    """Your own data: X of shape (N, T, F) and integer labels y of shape (N,)."""
+    """Your own data: X of shape (N, T, F) and labels y of shape (N,) (integers or strings)."""
+    x_path, y_path = Path(x_path), Path(y_path)
     x = _load_array(x_path)
     y = _load_array(y_path)
-    if x.ndim != 3:
-        raise DataError(x_path, f"expected shape (N, T, F), got {x.shape}")
+    if x.ndim != 3 or 0 in x.shape:
+        raise DataError(x_path, f"expected a non-empty array of shape (N, T, F), got {x.shape}")
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+        raise DataError(x_path, f"expected numbers, got an array of {x.dtype}")
     if y.shape != (x.shape[0],):
         raise DataError(
             y_path, f"expected {x.shape[0]} labels to match {x_path.name}, got shape {y.shape}"
         )
-    bad = np.flatnonzero(~np.isfinite(x).reshape(len(x), -1).all(axis=1))
+    if np.issubdtype(y.dtype, np.floating) and not np.all(np.mod(y, 1) == 0):
+        bad = int(np.flatnonzero(np.mod(y, 1) != 0)[0])
+        raise DataError(
+            y_path, f"label {y[bad].item()!r} is not a class (integers or strings)", row=bad + 1
+        )
+    bad = np.flatnonzero(~np.isfinite(x.astype(np.float64)).reshape(len(x), -1).all(axis=1))
     if bad.size:
         raise DataError(
             x_path, f"NaN or infinite values in series {int(bad[0])}", row=int(bad[0]) + 1
@@ -120,13 +138,20 @@ def load_npy(x_path: Path, y_path: Path) -> Series:
 
 
 def _load_array(path: Path) -> np.ndarray:
-    path = Path(path)
+    """One array from a .npy file; anything else (a folder, an .npz archive, text, a pickle)
+    is one DataError saying what it is."""
     if not path.exists():
         raise DataError(path, "file not found")
+    if path.is_dir():
+        raise DataError(path, "is a folder, expected a .npy file")
     try:
-        return np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        raise DataError(path, f"not a NumPy array file ({exc})") from None
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(path, f"not a NumPy .npy file ({exc})") from None
+    if not isinstance(array, np.ndarray):  # np.load opens an .npz archive as a mapping
+        array.close()
+        raise DataError(path, "an .npz archive of several arrays, expected one .npy array")
+    return array
 
 
 def subset(series: Series, idx: np.ndarray) -> Series:
@@ -147,33 +172,62 @@ def to_tensors(series: Series, mean: np.ndarray, std: np.ndarray, t_max: int) ->
     return TensorDataset(x, lengths, torch.as_tensor(series.labels, dtype=torch.long))
 
 
-def load_splits(name: str, npy: tuple[Path, Path] | None = None, seed: int = 0):
-    """train/val/test TensorDatasets plus (classes, features, t_max).
+@dataclass
+class Splits:
+    """train/val/test TensorDatasets of (x, lengths, labels), and what a model is built from."""
 
-    UEA sets keep their official test split; validation is a stratified 20% of the training
-    split (fixed seed). Your own arrays are split 70/15/15 per class.
-    """
+    sets: tuple[TensorDataset, TensorDataset, TensorDataset]
+    classes: list[str]
+    features: int
+    steps: int  # the longest series of any split: every series is padded to it
+    mean: np.ndarray  # the training split's channel means and deviations (x is z-scored by)
+    std: np.ndarray
+
+
+def load_splits(name: str, npy: tuple[Path, Path] | None = None, seed: int = 0) -> Splits:
+    """UEA sets keep their official test split; validation is a stratified 20% of the training
+    split (drawn by `seed`). Your own arrays are split 70/15/15 per class."""
     if npy is not None:
         full = load_npy(*npy)
         parts = np.asarray(stratified_split(full.labels, (0.7, 0.15), seed))
         train, val, test = (
             subset(full, np.flatnonzero(parts == s)) for s in ("train", "val", "test")
         )
+        for split, part in (("validation", val), ("test", test)):
+            if not part.values:
+                raise DataError(
+                    Path(npy[0]),
+                    f"{len(full.values)} series are too few for a {split} split (70/15/15 per "
+                    "class): give more series",
+                )
     else:
-        if name not in UEA_SETS:
-            raise UserError(
-                f"--dataset: unknown dataset {name!r}; choose from {', '.join(UEA_SETS)}"
-            )
-        folder = dataset_path("uea") / name
-        official = read_ts(folder / f"{name}_TRAIN.ts")
-        test = read_ts(folder / f"{name}_TEST.ts")
-        parts = np.asarray(stratified_split(official.labels, (0.8, 0.2), seed))
-        train = subset(official, np.flatnonzero(parts == "train"))
-        val = subset(official, np.flatnonzero(parts != "train"))
+        train, val, test = _uea_splits(name, seed)
     stacked = np.concatenate(train.values)
     mean, std = stacked.mean(0), stacked.std(0) + 1e-6
     # Pad to the longest series of any split (a shape, not information about the labels), so
     # no test series is cut short.
     t_max = max(len(c) for s in (train, val, test) for c in s.values)
-    sets = [to_tensors(s, mean, std, t_max) for s in (train, val, test)]
-    return sets, train.classes, train.values[0].shape[1], t_max
+    sets = tuple(to_tensors(s, mean, std, t_max) for s in (train, val, test))
+    return Splits(sets, train.classes, train.values[0].shape[1], t_max, mean, std)
+
+
+def _uea_splits(name: str, seed: int) -> tuple[Series, Series, Series]:
+    if name not in UEA_SETS:
+        raise UserError(f"--dataset: unknown dataset {name!r}; choose from {', '.join(UEA_SETS)}")
+    folder = dataset_path("uea") / name
+    official = read_ts(folder / f"{name}_TRAIN.ts")
+    test_path = folder / f"{name}_TEST.ts"
+    test = read_ts(test_path)
+    # Labels are indices into each file's own @classLabel list: the two lists must agree.
+    if test.classes != official.classes:
+        raise DataError(
+            test_path,
+            f"classes {test.classes} differ from the training file's {official.classes}",
+        )
+    widths = {v.shape[1] for v in official.values + test.values}
+    if len(widths) != 1:
+        raise DataError(test_path, f"series have different numbers of channels: {sorted(widths)}")
+    parts = np.asarray(stratified_split(official.labels, (0.8, 0.2), seed))
+    train = subset(official, np.flatnonzero(parts == "train"))
+    val = subset(official, np.flatnonzero(parts != "train"))
+    return train, val, test

@@ -29,7 +29,13 @@ import torch
 from neurallab.engine.device import DEVICES, PRECISIONS, resolve_device
 from neurallab.engine.loop import FitConfig
 from neurallab.errors import UserError
-from neurallab.flags import non_negative_float, non_negative_int, positive_float, positive_int
+from neurallab.flags import (
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    seed_int,
+)
 from neurallab.settings import Settings, setting
 
 # The engine flags, by their argparse `dest`, in the order `--help` shows them.
@@ -311,6 +317,7 @@ class TrainSettings(Settings):
     seed: int = setting(
         0,
         "seeds the initial weights, what training draws and the batch order",
+        check=seed_int,
         group=ENGINE,
     )
     eval_every: int | None = setting(

