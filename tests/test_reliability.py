@@ -223,7 +223,13 @@ QUIET = ["--tracker", "none", "--no_progress", "--run_dir", "{run}"]
 
 
 def _lands(branch: str):
-    return pytest.mark.xfail(strict=False, reason=f"lands with the {branch} branch")
+    """xfail until `branch` is merged; "open:<branch>": still failing after its merge (the
+    loader relays torch's or numpy's own message), for that branch's owner to finish."""
+    if branch.startswith("open:"):
+        reason = f"still open after merging the {branch[5:]} branch: the loader's own message"
+    else:
+        reason = f"lands with the {branch} branch"
+    return pytest.mark.xfail(strict=False, reason=reason)
 
 
 def _case(cls: int, argv: str, expect: str, branch: str | None = None, quiet: bool = True):
@@ -238,8 +244,8 @@ CORPUS = [
     _case(1, "mnist --lr -0.1", "--lr"),
     _case(1, "mnist --max_samples 0", "--max_samples"),
     _case(1, "mnist --hidden 0", "--hidden"),
-    _case(1, "autoencoder --epochs 0", "--epochs", "hw3"),
-    _case(1, "timeseries --epochs 0", "--epochs", "hw3"),
+    _case(1, "autoencoder --epochs 0", "--epochs"),
+    _case(1, "timeseries --epochs 0", "--epochs"),
     _case(1, "timeseries --batch_size 0", "--batch_size"),
     _case(1, "img --epochs 0", "--epochs", "hw0"),
     _case(1, "img --image_size 0", "--image_size"),
@@ -247,9 +253,9 @@ CORPUS = [
     _case(1, "txt --max_len 0", "--max_len", "hw0"),
     _case(1, "toy --steps 0", "--steps"),
     _case(1, "toy --inits 0", "--inits"),
-    _case(1, "parity --epochs 0", "--epochs", "cnnrnn"),
+    _case(1, "parity --epochs 0", "--epochs"),
     _case(1, "parity --max_length 0", "--max_length"),
-    _case(1, "cifar --epochs 0", "--epochs", "cnnrnn"),
+    _case(1, "cifar --epochs 0", "--epochs"),
     _case(1, "rnn-lm --num_sequences 0", "--num_sequences"),
     _case(1, "rnn-lm --lr nan", "--lr"),
     _case(1, "generate --checkpoint {w}/mnist/best.pt --num_tokens 0", "--num_tokens", None, False),
@@ -260,12 +266,12 @@ CORPUS = [
     _case(2, "generate --checkpoint {w}/mnist/best.pt", "best.pt", "hw7", False),
     _case(2, "generate --checkpoint {w}/mnist", "mnist", "hw7", False),
     _case(2, "generate --checkpoint {w}/notes.txt", "notes.txt", "hw7", False),
-    _case(2, "cifar-test --weights {w}/notes.txt", "notes.txt", "cnnrnn", False),
-    _case(2, "cifar-test --weights {w}/mnist/best.pt", "best.pt", "cnnrnn", False),
+    _case(2, "cifar-test --weights {w}/notes.txt", "notes.txt", "open:cnnrnn", False),
+    _case(2, "cifar-test --weights {w}/mnist/best.pt", "best.pt", None, False),
     _case(
         2, "rnn-lm --train_data {w}/array.npy --num_sequences 16 --batch_size 8", "array.npy", "hw7"
     ),
-    _case(2, "timeseries --npy {w}/notes.txt {w}/y.npy", "notes.txt", "hw3"),
+    _case(2, "timeseries --npy {w}/notes.txt {w}/y.npy", "notes.txt", "open:hw3"),
     _case(2, "img --data_dir {w}/notes.txt", "notes.txt"),
     _case(2, "txt --data_dir {w}/array.npy", "array.npy"),
     _case(2, "mnist --resume --run_dir {w}/notes.txt", "notes.txt", None, False),
@@ -296,7 +302,8 @@ CORPUS = [
     _case(4, "mnsit --epochs 1", "did you mean mnist?", None, False),
     _case(4, "mnist --epcohs 1", "did you mean --epochs?"),
     _case(4, "reproduce hw3 --olny P1", "did you mean --only?", None, False),
-    _case(4, "internals --epochs 1", "unrecognized arguments: --epochs 1", None, False),
+    _case(4, "internals conv --epochs 1", "unrecognized arguments: --epochs 1", None, False),
+    _case(4, "internals convolution", "invalid choice", None, False),
     _case(1, "reproduce hw4 --device tpu", "--device", None, False),
     _case(4, "mnist --resume --run_dir {w}/empty", "empty", None, False),
     _case(4, "generate --checkpoint {w}/no-such.pt", "no-such.pt", "hw7", False),

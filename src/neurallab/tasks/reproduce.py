@@ -16,7 +16,7 @@ from pathlib import Path
 from neurallab.engine.device import DEVICES
 from neurallab.experiments.base import Budget
 from neurallab.experiments.reproduce import HANDOUTS, reproduce
-from neurallab.flags import non_negative_int
+from neurallab.flags import seed_int
 
 COMMAND = "reproduce"
 HELP = "run every programming and empirical question of the handouts and write the report"
@@ -45,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--seed",
-        type=non_negative_int,
+        type=seed_int,
         default=None,
         help="first seed of every question's runs (default: each handout's own seed)",
     )
