@@ -287,9 +287,7 @@ def test_a_stale_answer_is_neither_reused_nor_published(tmp_path):
     assert rp.finished_answer("new-key", tmp_path / "runs", tmp_path / "results") is None
 
 
-def test_the_not_run_yet_hint_answers_the_question_where_the_report_reads_it(
-    tmp_path, monkeypatch
-):
+def test_the_not_run_yet_hint_answers_the_question_where_the_report_reads_it(tmp_path, monkeypatch):
     """`--report_only` lists an unanswered question with the command that answers it; run as
     printed, from where the user is, it fills the folders the report reads."""
     import shlex
