@@ -159,4 +159,30 @@ def test_a_command_is_found_by_its_own_module_only(capsys):
     assert commands.find("no-such-command") is None
     with pytest.raises(SystemExit) as exc:
         cli.main(["no-such-command"])
-    assert exc.value.code == 2 and "invalid choice" in capsys.readouterr().err
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1 and "no command 'no-such-command'" in err[0]
+    assert "'rnn-lm'" in err[0]  # what exists is listed
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["mnsit", "--epochs", "1"], "no command 'mnsit' (did you mean mnist?)"),
+        (["reproduce", "hw3", "--olny", "P1"], "--olny P1 (did you mean --only?)"),
+        (["mnist", "--epcohs", "1"], "(did you mean --epochs?)"),
+    ],
+)
+def test_a_mistyped_command_or_flag_is_one_line_with_the_closest_match(argv, line, capsys):
+    # Through Python (commands.run) an exit code comes back, never argparse's SystemExit.
+    assert commands.run(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and line in err[0], err
+    with pytest.raises(SystemExit) as exc:  # the console script exits, as programs do
+        cli.main(argv)
+    assert exc.value.code == 2
+
+
+def test_help_returns_zero_and_a_command_in_capitals_is_the_command(capsys):
+    assert commands.run(["--help"]) == 0
+    assert commands.run(["DATA", "--help"]) == 0
+    assert "prepare" in capsys.readouterr().out

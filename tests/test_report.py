@@ -193,3 +193,124 @@ def test_a_second_reproduce_on_the_same_folders_refuses_on_one_line(tmp_path, mo
     assert not (tmp_path / "out" / "quick" / "hw4").exists()
     assert not (tmp_path / "results" / "quick" / "hw4").exists()
     assert main([*argv, "--results", "results/quick"]) == 0  # once the lock is released
+
+
+# -- an answer's reuse key: what decides the answer, the code that computes it included ----
+
+QUESTION_MODULE = """
+from neurallab.experiments.base import Answer
+
+CALLS = []
+
+
+def answer(budget, folder):
+    CALLS.append((budget.seed, budget.quick, budget.device))
+    return Answer(text="measured {VERSION}", metrics={"calls": len(CALLS)})
+"""
+
+
+def _question_module(tmp_path, monkeypatch, version: int):
+    import importlib
+    import sys
+
+    (tmp_path / "fake_question.py").write_text(QUESTION_MODULE.replace("{VERSION}", str(version)))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("fake_question", None)
+    importlib.invalidate_caches()
+    return importlib.import_module("fake_question")
+
+
+def test_the_answer_key_changes_with_seed_budget_device_and_code_and_forces_a_rerun(
+    tmp_path, monkeypatch
+):
+    from neurallab.experiments import reproduce as rp
+    from neurallab.experiments.base import Budget, Question
+
+    module = _question_module(tmp_path, monkeypatch, version=1)
+    q = Question("hw4", "Fake", "a made-up question", module.answer)
+    folder, base = tmp_path / "answer", Budget(quick=True, seed=5, device="cpu")
+
+    def answered(budget) -> int:
+        record = rp.answer_question(q, budget, folder, force=False)
+        assert record["ok"] and record["key"] == rp.config_key(q, budget)
+        return len(module.CALLS)
+
+    assert answered(base) == 1
+    assert answered(base) == 1, "the same configuration is reused, not re-run"
+    keys = {rp.config_key(q, base)}
+    for changed in (
+        Budget(quick=True, seed=6, device="cpu"),
+        Budget(quick=False, seed=5, device="cpu"),
+        Budget(quick=True, seed=5, device="cuda"),
+        Budget(quick=True, seed=5, device="cpu", overrides={"lr": 0.1}),
+        Budget(quick=True, seed=5, device="cpu", n_seeds=2),
+    ):
+        before = len(module.CALLS)
+        keys.add(rp.config_key(q, changed))
+        assert answered(changed) == before + 1, f"{changed} reused another configuration"
+    assert len(keys) == 6
+
+    # Changed code that computes the answer: a new key, and the old answer is not reused
+    # (a new process reads the code anew; here the cache of the hash is cleared instead).
+    old_key = rp.config_key(q, base)
+    module = _question_module(tmp_path, monkeypatch, version=2)
+    q = Question("hw4", "Fake", "a made-up question", module.answer)
+    rp._source_hash.cache_clear()
+    assert rp.config_key(q, base) != old_key
+    assert rp.finished_answer(rp.config_key(q, base), folder, None) is None
+    record = rp.answer_question(q, base, folder, force=False)
+    assert record["text"] == "measured 2" and module.CALLS == [(5, True, "cpu")]
+
+
+def test_the_key_covers_the_programs_and_the_statistics(monkeypatch):
+    from neurallab.experiments import reproduce as rp
+
+    covered = {str(p.relative_to(rp.PACKAGE)) for p in rp._answer_code()}
+    for name in ("programs/mnist.py", "engine/loop.py", "models/cifar.py", "data/images.py"):
+        assert name in covered
+    assert {"experiments/stats.py", "experiments/verdict.py"} <= covered
+
+
+def test_a_stale_answer_is_neither_reused_nor_published(tmp_path):
+    """An answer.json made under another key (older code, another seed) is not read back,
+    from the run folder or from a results folder."""
+    import json
+
+    from neurallab.experiments import reproduce as rp
+
+    for where in ("runs", "results"):
+        path = tmp_path / where / "answer.json"
+        path.parent.mkdir()
+        path.write_text(json.dumps({"key": "old-key", "ok": True, "images": []}))
+    assert rp.read_answer(tmp_path / "runs" / "answer.json", "old-key") is not None
+    assert rp.read_answer(tmp_path / "runs" / "answer.json", "new-key") is None
+    assert rp.finished_answer("new-key", tmp_path / "runs", tmp_path / "results") is None
+
+
+def test_the_not_run_yet_hint_answers_the_question_where_the_report_reads_it(tmp_path, monkeypatch):
+    """`--report_only` lists an unanswered question with the command that answers it; run as
+    printed, from where the user is, it fills the folders the report reads."""
+    import shlex
+
+    from neurallab import commands
+    from neurallab.experiments import reproduce as rp
+    from neurallab.experiments.base import Question
+
+    module = _question_module(tmp_path, monkeypatch, version=1)
+    fake = [Question("hw4", qid, "made up", module.answer) for qid in ("Done", "§9 Later")]
+    monkeypatch.setattr(rp, "questions", lambda target: fake)
+    monkeypatch.chdir(tmp_path)
+    common = ["reproduce", "hw4", "--quick", "--seed", "3", "--out", "my runs", "--report", "r"]
+    # Nothing finished: no report is written over an existing one.
+    assert commands.run([*common, "--report_only"]) == 1 and not (tmp_path / "r").exists()
+    assert commands.run([*common, "--only", "done", "--results", "pub"]) == 0
+    assert commands.run([*common, "--report_only", "--results", "pub"]) == 0
+    report = (tmp_path / "r" / "report.md").read_text()
+    hint = next(line for line in report.splitlines() if "Not run yet" in line)
+    command = hint.split("`")[1]
+    assert command.startswith("neurallab reproduce hw4 --quick --only ")
+    assert commands.run(shlex.split(command)[1:]) == 0
+    assert len(module.CALLS) == 2
+    assert commands.run([*common, "--report_only", "--results", "pub"]) == 0
+    assert "Not run yet" not in (tmp_path / "r" / "report.md").read_text()
+    assert (tmp_path / "pub" / "hw4" / "9-later" / "answer.json").exists()

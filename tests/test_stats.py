@@ -1,10 +1,21 @@
 """The compare layer: intervals match textbook values, and readings follow their numbers."""
 
 import math
+import re
 
 import pytest
 
-from neurallab.experiments.stats import compare, ordered_readings, summarize
+from neurallab.experiments.stats import (
+    NON_NEGATIVE,
+    PROPORTION,
+    UNBOUNDED,
+    Summary,
+    bounds_of,
+    compare,
+    ordered_readings,
+    proportion,
+    summarize,
+)
 from neurallab.experiments.verdict import (
     AGREES,
     DISAGREES,
@@ -127,3 +138,88 @@ def test_html_report_keeps_fenced_code_as_code():
     page = markdown_to_html("Before **b**.\n\n```python\nx = 1 < 2\n\nprint(x)\n```\n\nAfter.")
     assert "<pre><code>x = 1 &lt; 2\n\nprint(x)</code></pre>" in page
     assert "<strong>b</strong>" in page and "<p>After.</p>" in page
+
+
+# -- intervals stay inside what is possible; readings carry the sign of their interval -----
+
+
+def test_a_proportions_interval_stays_in_0_1_and_says_it_was_clipped():
+    s = summarize([0.62, 0.95, 0.99], bounds=PROPORTION)
+    raw_low, raw_high = summarize([0.62, 0.95, 0.99]).ci
+    assert raw_high > 1  # what the report printed before: up to 1.2
+    low, high = s.ci
+    assert low == pytest.approx(raw_low) and high == 1.0
+    assert "to 1.00, n=3, t-interval clipped at 1)" in s.text()
+    with pytest.raises(ValueError, match="outside the bounds"):
+        summarize([0.5, 1.2], bounds=PROPORTION)
+
+
+def test_a_time_interval_never_goes_below_zero():
+    s = summarize([0.5, 1.0, 11.7], bounds=NON_NEGATIVE)  # a t-interval of -13.9 to 22.7
+    assert summarize([0.5, 1.0, 11.7]).ci[0] < 0
+    assert s.ci[0] == 0.0 and s.ci[1] > 20 and "clipped at 0" in s.text()
+    tight = summarize([4.0, 4.1, 4.2], bounds=NON_NEGATIVE)
+    assert tight.ci == summarize([4.0, 4.1, 4.2]).ci and "clipped" not in tight.text()
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "expected"),
+    # Wilson 95% intervals (Agresti & Coull 1998 / statsmodels proportion_confint 'wilson').
+    [(7, 10, (0.3968, 0.8922)), (0, 10, (0.0, 0.2775)), (10, 10, (0.7225, 1.0))],
+)
+def test_success_counts_get_the_wilson_interval(k, n, expected):
+    p = proportion(k, n)
+    assert p.ci == pytest.approx(expected, abs=1e-4)
+    assert f"{k} of {n}" in p.text() and "Wilson" in p.text()
+    below = expect_threshold("most inits fail", p, 0.5, below=True, what="success rate")
+    assert below.outcome == (AGREES if k == 0 else DISAGREES if k == 10 else NOT_RESOLVED)
+
+
+def test_metric_names_imply_their_range_unless_a_value_says_otherwise():
+    assert bounds_of("final.test/acc") == PROPORTION
+    assert bounds_of("seconds per epoch") == NON_NEGATIVE
+    assert bounds_of("train minus validation accuracy") == UNBOUNDED
+    assert bounds_of("validation loss", [-0.3]) == UNBOUNDED  # a log-likelihood, say
+    assert bounds_of("perplexity") == UNBOUNDED
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_a_resolved_difference_is_read_with_the_sign_of_its_interval(sign):
+    # Epoch 5 vs epoch 1 losses, as the report once printed "lower by 0.520 (95% CI
+    # [-0.777, -0.262])": the size and its interval must both be positive.
+    one, five = [1.60, 1.75, 1.64], [1.04, 1.27, 1.12]
+    a, b = (five, one) if sign < 0 else (one, five)
+    c = compare("epoch 5", a, "epoch 1", b, "train loss", paired=True)
+    text = c.reading()
+    word = "higher" if sign > 0 else "lower"
+    assert f"epoch 5 is {word} than epoch 1 on train loss by 0.520 (95% CI " in text
+    low, high = (float(x) for x in re.search(r"95% CI ([-\d.]+) to ([-\d.]+)", text).groups())
+    assert 0 < low < 0.520 < high
+    assert "[" not in text and "-0." not in text
+    # the signed interval of a minus b is still there for a sentence that prints the signed diff
+    assert c.interval_text().startswith("95% CI [-" if sign < 0 else "95% CI [0.")
+
+
+def test_readings_and_verdicts_flip_with_made_up_numbers():
+    up = compare("bn", [0.80, 0.82, 0.81], "plain", [0.60, 0.61, 0.62], "val accuracy")
+    down = compare("bn", [0.60, 0.61, 0.62], "plain", [0.80, 0.82, 0.81], "val accuracy")
+    assert up.bounds == PROPORTION  # from the metric's name
+    for c, word, outcome in ((up, "higher", AGREES), (down, "lower", DISAGREES)):
+        assert f"bn is {word} than plain on val accuracy by 0.200 (95% CI 0.1" in c.reading()
+        assert expect_direction("BN helps", c, expected=1).outcome == outcome
+        assert expect_direction("BN hurts", c, expected=-1).outcome != outcome
+
+
+def test_no_verdict_comes_from_a_constant():
+    # A verdict needs a statistic computed from measured values, not a number or a string.
+    for constant in (0.5, "0.5", True, None, [0.9, 0.8]):
+        with pytest.raises(TypeError, match="measured values"):
+            expect_direction("a beats b", constant, expected=1)
+        with pytest.raises(TypeError, match="measured values"):
+            expect_threshold("MSE < 0.01", constant, 0.01, below=True, what="MSE")
+    with pytest.raises(ValueError):
+        summarize([])
+    with pytest.raises(ValueError):
+        Summary(())
+    with pytest.raises(ValueError, match="measured values"):
+        expect_threshold("x", Summary((1,)), 0.01, below=True, what="x")  # not from summarize

@@ -7,11 +7,13 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+import neurallab
 from neurallab.atomic import previous_path, write_atomic, write_json_atomic
 from neurallab.data.transforms import to_uint8_image
 from neurallab.tracking import Run, read_metrics
@@ -175,3 +177,62 @@ def test_a_finished_trackio_run_says_nothing_more_at_exit(tmp_path):
     ).stdout
     assert "END-OF-SCRIPT" in out
     assert out.split("END-OF-SCRIPT", 1)[1].strip() == ""
+
+
+def test_the_trackio_hint_works_as_printed_from_another_folder(tmp_path):
+    """Every tracked run prints `trackio show --project "<p>"`: the store must not depend on
+    the folder a run is started from, so the hint (and `neurallab dashboard`) finds the run
+    from anywhere. `trackio list projects` reads what `trackio show` reads, without serving."""
+    import os
+    import re
+    import shutil
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TRACKIO_DIR"}
+    env["HF_HOME"] = str(tmp_path / "hf")  # trackio's default store, kept inside the test
+    # the neurallab under test, from any folder (PYTHONPATH may be relative)
+    env["PYTHONPATH"] = str(Path(neurallab.__file__).resolve().parents[1])
+    here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
+    here.mkdir()
+    elsewhere.mkdir()
+    script = (
+        "from neurallab.tracking.trackio_ import TrackioTracker\n"
+        "t = TrackioTracker('Hint-Test', 'r', {}, False)\n"
+        "t.log({'a': 1.0}, 0)\n"
+        "t.finish()\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=here,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    hint = re.sub(r"\x1b\[[0-9;]*m", "", out)
+    assert 'trackio show --project "Hint-Test"' in hint
+    assert not (here / "runs").exists(), "the store must not land in the folder run from"
+    trackio = shutil.which("trackio", path=os.path.dirname(sys.executable))
+    listed = subprocess.run(
+        [trackio, "list", "projects"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "Hint-Test" in listed.stdout, listed.stdout + listed.stderr
+    # neurallab dashboard finds it too (any case); an unknown project is one line naming it.
+    dash = subprocess.run(
+        [sys.executable, "-m", "neurallab.cli", "dashboard", "--project", "no-such"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    err = dash.stderr.strip().splitlines()
+    assert dash.returncode == 1 and len(err) == 1, dash.stderr
+    assert "'no-such'" in err[0] and "'Hint-Test'" in err[0] and str(tmp_path / "hf") in err[0]

@@ -12,7 +12,9 @@ from neurallab.commands import run
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run(sys.argv[1:] if argv is None else argv)
+    """The console script: a bad flag exits through argparse (SystemExit 2) after one line,
+    as command-line programs do; `neurallab.commands.run` returns 2 instead, for Python."""
+    return run(sys.argv[1:] if argv is None else argv, exit_on_usage_error=True)
 
 
 if __name__ == "__main__":

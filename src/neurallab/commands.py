@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import difflib
 import importlib
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -174,6 +175,31 @@ def options(name: str) -> set[str]:
     return parser(name).option_strings
 
 
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """' (did you mean X?)' for the choice closest to `word`, or '' when none is close."""
+    by_lower = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f" (did you mean {by_lower[close[0]]}?)" if close else ""
+
+
+def choose(word: str, choices: Iterable[str], what: str, where: str = "") -> str:
+    """The choice that `word` names: itself, else its only case-insensitive match.
+
+    Anything else is a one-line `UserError` listing what exists (with the closest match), so a
+    selector that matches nothing stops a command before it writes anything.
+    """
+    choices = list(choices)
+    if word in choices:
+        return word
+    same = [c for c in choices if c.lower() == word.lower()]
+    if len(same) == 1:
+        return same[0]
+    if not choices:
+        raise UserError(f"no {what} {word!r}{where}: there is none yet")
+    listed = ", ".join(map(repr, choices)) if len(choices) <= 40 else f"{len(choices)} of them"
+    raise UserError(f"no {what} {word!r}{where}{suggest(word, choices)}; {what}s: {listed}")
+
+
 def _command_in(argv: Sequence[str]) -> str | None:
     # The top-level parser has no options besides --help, so the first word is the command.
     return next((a for a in argv if not a.startswith("-")), None)
@@ -192,21 +218,20 @@ def _quiet_unless_rank_zero() -> Iterator[None]:
         yield
 
 
-def run(argv: Sequence[str]) -> int:
+def run(argv: Sequence[str], exit_on_usage_error: bool = False) -> int:
     """Run `neurallab <argv>` in this process and return its exit code.
 
-    A user error (bad file, impossible setting) prints one line and returns 1; a bad flag
-    exits through argparse (SystemExit 2), as on the command line.
+    A user error (bad file, impossible setting) prints one line and returns 1; a bad flag or
+    an unknown command prints one line (with the closest match) and returns 2, and `--help`
+    prints the help and returns 0: a Python caller never sees argparse's `SystemExit`, unless
+    it asks for the command line's behaviour (`exit_on_usage_error`, the console script's).
     """
-    argv = list(argv)
-    name = _command_in(argv)
-    info = find(name) if name else None
-    if info is not None:  # only this command's module is read, checked and imported
-        top = build_parser(load_commands={name}, commands={name: info})
-    else:  # help, or an unknown command: every command is listed
-        top = build_parser(load_commands=set())
-    args = top.parse_args(argv)
-    args._argv = argv  # for summary.json: the exact command that made the run
+    try:
+        args = _parse(list(argv))
+    except SystemExit as exc:
+        if exit_on_usage_error:
+            raise
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         with _quiet_unless_rank_zero():
             code = args._run(args)
@@ -217,3 +242,23 @@ def run(argv: Sequence[str]) -> int:
         print(f"neurallab {args.command}: interrupted", file=sys.stderr)
         return 130
     return int(code or 0)
+
+
+def _parse(argv: list[str]):
+    """The parsed arguments of `neurallab <argv>`; SystemExit (as argparse) after one line."""
+    name = _command_in(argv)
+    info = find(name) if name else None
+    if info is None and name is not None:  # `neurallab MNIST` is mnist; else one line
+        try:
+            info = table()[choose(name, table(), "command")]
+        except UserError as exc:
+            print(f"neurallab: error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+        argv[argv.index(name)] = name = info.name
+    if info is not None:  # only this command's module is read, checked and imported
+        top = build_parser(load_commands={name}, commands={name: info})
+    else:  # help: every command is listed
+        top = build_parser(load_commands=set())
+    args = top.parse_args(argv)
+    args._argv = argv  # for summary.json: the exact command that made the run
+    return args

@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import time
 import traceback
@@ -31,6 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from neurallab.atomic import write_json_atomic
+from neurallab.commands import suggest
 from neurallab.errors import UserError
 from neurallab.experiments.base import Answer, Budget, Question
 from neurallab.experiments.budgets import budget_table
@@ -54,6 +56,7 @@ MODULES = [
 # The committed answers of each budget (`results/quick`, `results/full`), relative to the
 # repository root where reproduce is run.
 PUBLISHED = Path("results")
+PACKAGE = Path(__file__).resolve().parents[1]  # src/neurallab
 
 
 @functools.cache
@@ -108,11 +111,79 @@ def questions(target: str) -> list[Question]:
     return [q for q in found if target in ("all", q.handout)]
 
 
+def select(found: list[Question], only: str | None, target: str) -> list[Question]:
+    """The questions whose id is `only` (all if None): exactly, else by a case-insensitive or
+    slug match ('p1' for P1, '5 q1' for §5 Q1). Matching nothing is a one-line error listing
+    the ids, raised before anything (a report, a results folder) is written."""
+    if only is None:
+        return found
+    for same in (
+        lambda q: q.qid == only,
+        lambda q: q.qid.lower() == only.lower(),
+        lambda q: slug(q.qid) == slug(only),
+    ):
+        chosen = [q for q in found if same(q)]
+        if chosen:
+            return chosen
+    ids = list(dict.fromkeys(q.qid for q in found))
+    raise UserError(
+        f"--only {only!r} matches no question of {target}{suggest(only, ids)}; "
+        f"its ids: {', '.join(ids)}"
+    )
+
+
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+# What computes every answer besides the question's own module: the programs and everything
+# they run, the statistics and verdicts, and how runs are made and read.
+ANSWER_CODE = (
+    "programs/*.py",
+    "engine/*.py",
+    "models/*.py",
+    "data/*.py",
+    "internals/*.py",
+    "compat/*.py",
+    "tasks/*.py",
+    "experiments/base.py",
+    "experiments/sweep.py",
+    "experiments/stats.py",
+    "experiments/verdict.py",
+    "settings.py",
+    "flags.py",
+    "commands.py",
+)
+
+
+@functools.cache
+def _source_hash(paths: tuple[Path, ...]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        name = path.relative_to(PACKAGE) if path.is_relative_to(PACKAGE) else path.name
+        digest.update(str(name).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def code_hash(q: Question) -> str:
+    """A hash of the source that computes `q`'s answer: the module defining the question and
+    every module of `ANSWER_CODE`. Changed code gives another key, so it can neither reuse nor
+    publish an answer the code no longer gives.
+
+    Read once per process (like `source_version`): the code that runs is the code imported.
+    """
+    own = Path(importlib.import_module(q.run.__module__).__file__).resolve()
+    return _source_hash(tuple(sorted({*_answer_code(), own})))
+
+
+@functools.cache
+def _answer_code() -> frozenset[Path]:
+    return frozenset(p.resolve() for pattern in ANSWER_CODE for p in PACKAGE.glob(pattern))
+
+
 def config_key(q: Question, budget: Budget) -> str:
+    """The key of `q`'s answer: everything that decides it (the question, the budget, the
+    seed, the device, a notebook's changes, and the code that computes it)."""
     config = {
         "handout": q.handout,
         "qid": q.qid,
@@ -120,6 +191,7 @@ def config_key(q: Question, budget: Budget) -> str:
         "seed": budget.seed,
         "device": budget.device,
         "version": ANSWER_VERSION,
+        "code": code_hash(q),
     }
     if budget.overrides or budget.n_seeds:  # a notebook's changes make another answer
         config.update(overrides=budget.overrides, n_seeds=budget.n_seeds)
@@ -141,8 +213,8 @@ def cached_answer(q: Question, budget: Budget, folder: Path, results: Path | Non
         "seeds": [],
         "device": budget.device,
         "seconds": 0.0,
-        "text": "**Not run yet** in this results folder: `neurallab reproduce "
-        f"{q.handout} --{'quick' if budget.quick else 'full'} --only '{q.qid}'` answers it.",
+        "text": f"**Not run yet** in this results folder: `{answer_command(q, budget, folder, results)}` "
+        "answers it.",
         "commands": [],
         "tables": [],
         "images": [],
@@ -151,6 +223,24 @@ def cached_answer(q: Question, budget: Budget, folder: Path, results: Path | Non
         "key_result": "",
         "error": "not run yet",
     }
+
+
+def answer_command(q: Question, budget: Budget, folder: Path, results: Path | None) -> str:
+    """The command that answers `q` into the folders this report reads, to print as a hint:
+    it names --out (the folder three levels above the question's) unless it is the default,
+    --results if given, and the seed and device if not the defaults."""
+    out = folder.parents[2]
+    words = ["neurallab reproduce", q.handout, "--quick" if budget.quick else "--full"]
+    words.append(f"--only {shlex.quote(q.qid)}")
+    if out != Path("runs/reproduce"):
+        words.append(f"--out {shlex.quote(str(out))}")
+    if results is not None:
+        words.append(f"--results {shlex.quote(str(results.parents[1]))}")
+    if budget.seed is not None:
+        words.append(f"--seed {budget.seed}")
+    if budget.device != "cpu":
+        words.append(f"--device {budget.device}")
+    return " ".join(words)
 
 
 def read_answer(path: Path, key: str) -> dict | None:
@@ -297,13 +387,24 @@ def published(q: Question, mode: str, budget: Budget) -> dict | None:
     )
 
 
+def published_timing(q: Question, mode: str) -> dict | None:
+    """The committed answer of `q` at `mode`, whatever code made it: for its wall time only (a
+    time measured by older code is still the best guess of how long the question takes)."""
+    path = PUBLISHED / mode / q.handout / slug(q.qid) / "answer.json"
+    if not path.exists():
+        return None
+    record = json.loads(path.read_text())
+    same = (record.get("handout"), record.get("qid"), record.get("quick"))
+    return record if record.get("ok") and same == (q.handout, q.qid, mode == "quick") else None
+
+
 def estimate(todo: list[Question], mode: str, budget: Budget) -> str:
     """How long `todo` should take: measured wall times where published, else each question's
     own guess; the sentence says which, and on what machine they were measured."""
     measured, guessed, machines = 0.0, 0.0, set()
     n_measured = 0
     for q in todo:
-        record = published(q, mode, budget)
+        record = published_timing(q, mode)
         if record is not None and record.get("machine"):
             measured += record["seconds"]
             machines.add(record["machine"])
@@ -341,7 +442,7 @@ def reproduce(
     """
     from neurallab.report.render import write_html, write_markdown
 
-    todo = [q for q in questions(target) if only is None or only == q.qid]
+    todo = select(questions(target), only, target)
     source_version()  # the commit this process runs, before any checkout can move on
     mode = "quick" if budget.quick else "full"
     count = f"{len(todo)} question{'s' * (len(todo) != 1)}"
@@ -368,6 +469,9 @@ def reproduce(
             if not record["ok"] and not record.get("not_run"):
                 print(record["error"].strip().splitlines()[-1], flush=True)
             records.append(record)
+    if report_only and not any(r["ok"] for r in records):  # an empty report replaces nothing
+        where = f"{out / mode}" + (f" or {results}" if results else "")
+        raise UserError(f"no finished answer of {target} in {where}: no report written")
     wall = None if report_only else time.perf_counter() - started
     versus = versus_table(todo, records, mode, budget)
     html = write_html(records, report, mode, wall, versus)

@@ -13,16 +13,74 @@ Intervals are Student t-intervals:
 - two arms run with the same seeds (`paired=True`): the t-interval of the per-seed differences.
   A seed fixes the initial weights and the data order, so pairing removes that shared noise.
 With one value per arm there is no interval, and the reading says so.
+
+A quantity with a range (`bounds`: `PROPORTION` = (0, 1) for accuracies, `NON_NEGATIVE` for
+times, losses and counts) keeps its intervals inside it: a t-interval that crosses a bound is
+clipped there, and the text says so ("clipped at 1"). A success count over trials gets the
+Wilson score interval (`proportion`), which never leaves [0, 1]. A difference is read with the
+sign of its interval: "a is lower than b by 0.520 (95% CI 0.262 to 0.777, ...)".
 """
 
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 CONFIDENCE = 0.95
+Bounds = tuple[float | None, float | None]
+UNBOUNDED: Bounds = (None, None)
+PROPORTION: Bounds = (0.0, 1.0)  # accuracies, rates, fractions
+NON_NEGATIVE: Bounds = (0.0, None)  # times, losses, counts
+# Words that make a metric a difference (which may be negative), not the quantity itself.
+_DIFFERENCE_WORDS = ("minus", "gap", "difference", "change", "delta", "gain", "drop", "slope")
+
+
+def bounds_of(metric: str, values: Sequence[float] = ()) -> Bounds:
+    """The range a metric named like `metric` ("final.test/acc", "test accuracy", "seconds per
+    epoch", "validation loss") lies in; `UNBOUNDED` when the name does not say, or when one of
+    `values` lies outside the range the name suggests (the name was misleading)."""
+    name = metric.lower()
+    words = set(re.split(r"[^a-z0-9]+", name))
+    if any(word in name for word in _DIFFERENCE_WORDS):
+        return UNBOUNDED
+    if words & {"acc", "accuracy", "rate", "fraction"}:
+        bounds = PROPORTION
+    elif words & {"seconds", "time", "loss", "mse", "count", "epochs", "steps"}:
+        bounds = NON_NEGATIVE
+    else:
+        return UNBOUNDED
+    try:
+        _check_bounds(values, bounds, metric)
+    except ValueError:
+        return UNBOUNDED
+    return bounds
+
+
+def _check_bounds(values: Sequence[float], bounds: Bounds, where: str) -> None:
+    low, high = bounds
+    if low is not None and high is not None and low >= high:
+        raise ValueError(f"{where}: bounds {bounds} are empty")
+    # NaN (a diverged run) is neither inside nor outside: it shows as nan in the text.
+    outside = [
+        v for v in values if (low is not None and v < low) or (high is not None and v > high)
+    ]
+    if outside:
+        raise ValueError(f"{where}: {fmt(outside[0])} lies outside the bounds {bounds}")
+
+
+def _clip(interval: tuple[float, float], bounds: Bounds) -> tuple[tuple[float, float], str]:
+    """The interval cut to `bounds`, and '' or 'clipped at X' saying where it was cut."""
+    low, high = interval
+    lo, hi = bounds
+    cut = []
+    if lo is not None and low < lo:
+        low, cut = lo, [*cut, f"{lo:g}"]
+    if hi is not None and high > hi:
+        high, cut = hi, [*cut, f"{hi:g}"]
+    return (low, high), (f"clipped at {' and '.join(cut)}" if cut else "")
 
 
 def t_quantile(df: float) -> float:
@@ -44,9 +102,16 @@ def fmt(value: float, digits: int = 3) -> str:
 
 @dataclass(frozen=True)
 class Summary:
-    """One arm's values over seeds: mean and 95% t-interval (None with a single value)."""
+    """One arm's values over seeds: mean and 95% t-interval (None with a single value),
+    kept inside `bounds` (clipped there, and `text` says so)."""
 
     values: tuple[float, ...]
+    bounds: Bounds = UNBOUNDED
+
+    def __post_init__(self) -> None:
+        if not self.values:
+            raise ValueError("a summary needs measured values, got none")
+        _check_bounds(self.values, self.bounds, "summarize")
 
     @property
     def n(self) -> int:
@@ -61,32 +126,102 @@ class Summary:
         return statistics.stdev(self.values) if self.n > 1 else 0.0
 
     @property
-    def ci(self) -> tuple[float, float] | None:
+    def raw_ci(self) -> tuple[float, float] | None:
+        """The t-interval before it is kept inside the bounds."""
         if self.n < 2:
             return None
         half = t_quantile(self.n - 1) * self.std / math.sqrt(self.n)
         return self.mean - half, self.mean + half
+
+    @property
+    def ci(self) -> tuple[float, float] | None:
+        raw = self.raw_ci
+        return None if raw is None else _clip(raw, self.bounds)[0]
+
+    @property
+    def clipped(self) -> str:
+        """'' or 'clipped at 1': where the t-interval crossed the quantity's range."""
+        raw = self.raw_ci
+        return "" if raw is None else _clip(raw, self.bounds)[1]
 
     def text(self, digits: int = 3) -> str:
         """'0.812 (95% CI 0.781 to 0.843, n=3)' or '0.812 (one run, no interval)'."""
         if self.ci is None:
             return f"{fmt(self.mean, digits)} (one run, no interval)"
         low, high = self.ci
-        return f"{fmt(self.mean, digits)} (95% CI {fmt(low, digits)} to {fmt(high, digits)}, n={self.n})"
+        note = f", t-interval {self.clipped}" if self.clipped else ""
+        return (
+            f"{fmt(self.mean, digits)} (95% CI {fmt(low, digits)} to {fmt(high, digits)}, "
+            f"n={self.n}{note})"
+        )
 
     def per_seed(self, digits: int = 3) -> str:
         return ", ".join(fmt(v, digits) for v in self.values)
 
 
-def summarize(values: Sequence[float]) -> Summary:
+def summarize(values: Sequence[float], bounds: Bounds | None = None) -> Summary:
+    """Mean and 95% interval of `values`; `bounds` (e.g. `PROPORTION`) keeps the interval in range."""
     if not values:
         raise ValueError("summarize: no values")
-    return Summary(tuple(float(v) for v in values))
+    return Summary(tuple(float(v) for v in values), bounds or UNBOUNDED)
+
+
+@dataclass(frozen=True)
+class Proportion:
+    """`successes` out of `trials`, with the Wilson score 95% interval (always inside [0, 1],
+    also at 0 or `trials` successes, where a t-interval collapses to a point)."""
+
+    successes: int
+    trials: int
+
+    def __post_init__(self) -> None:
+        if self.trials < 1 or not 0 <= self.successes <= self.trials:
+            raise ValueError(f"proportion: {self.successes} successes of {self.trials} trials")
+
+    @property
+    def n(self) -> int:
+        return self.trials
+
+    @property
+    def values(self) -> tuple[float, ...]:
+        """One 0/1 outcome per trial (what the rate is the mean of)."""
+        return (1.0,) * self.successes + (0.0,) * (self.trials - self.successes)
+
+    @property
+    def mean(self) -> float:
+        return self.successes / self.trials
+
+    @property
+    def ci(self) -> tuple[float, float]:
+        from scipy import stats as _scipy_stats
+
+        z = float(_scipy_stats.norm.ppf(0.5 + CONFIDENCE / 2))
+        n, p = self.trials, self.mean
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+        return max(0.0, centre - half), min(1.0, centre + half)
+
+    def text(self, digits: int = 3) -> str:
+        """'7 of 10 (0.700, 95% Wilson CI 0.397 to 0.892)'."""
+        low, high = self.ci
+        return (
+            f"{self.successes} of {self.trials} ({fmt(self.mean, digits)}, 95% Wilson CI "
+            f"{fmt(low, digits)} to {fmt(high, digits)})"
+        )
+
+
+def proportion(successes: int, trials: int) -> Proportion:
+    """A success count with its Wilson interval, e.g. runs that reached MSE < 0.01."""
+    return Proportion(int(successes), int(trials))
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """Arm `a` minus arm `b` on one metric, with a 95% interval of the difference."""
+    """Arm `a` minus arm `b` on one metric, with a 95% interval of the difference.
+
+    `bounds` is the range of each arm's values (e.g. `PROPORTION`): the difference then lies in
+    [low - high, high - low], and its interval is kept there (and says so when clipped).
+    """
 
     a: str
     b: str
@@ -95,6 +230,12 @@ class Comparison:
     b_values: tuple[float, ...]
     paired: bool = False
     unit: str = "seeds"  # what the pairs are: seeds (the sweep's default), prompts, ...
+    bounds: Bounds = UNBOUNDED
+
+    def __post_init__(self) -> None:
+        if not self.a_values or not self.b_values:
+            raise ValueError("compare: an arm has no values")
+        _check_bounds(self.a_values + self.b_values, self.bounds, f"compare {self.metric}")
 
     @property
     def diff(self) -> float:
@@ -105,11 +246,18 @@ class Comparison:
         return f"paired t-interval over {self.unit}" if self.paired else "Welch t-interval"
 
     @property
-    def interval(self) -> tuple[float, float] | None:
-        """The 95% interval of mean(a) - mean(b); None when a single run per arm gives no spread."""
+    def _diff_bounds(self) -> Bounds:
+        low, high = self.bounds
+        if low is None or high is None:
+            return UNBOUNDED
+        return low - high, high - low
+
+    @property
+    def raw_interval(self) -> tuple[float, float] | None:
+        """The t-interval of mean(a) - mean(b) before it is kept inside the possible range."""
         if self.paired:
             diffs = [x - y for x, y in zip(self.a_values, self.b_values, strict=True)]
-            return summarize(diffs).ci
+            return summarize(diffs).raw_ci
         na, nb = len(self.a_values), len(self.b_values)
         if na < 2 or nb < 2:
             return None
@@ -120,6 +268,12 @@ class Comparison:
         df = (va + vb) ** 2 / (va**2 / (na - 1) + vb**2 / (nb - 1))
         half = t_quantile(df) * se
         return self.diff - half, self.diff + half
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        """The 95% interval of mean(a) - mean(b); None when a single run per arm gives no spread."""
+        raw = self.raw_interval
+        return None if raw is None else _clip(raw, self._diff_bounds)[0]
 
     @property
     def direction(self) -> int:
@@ -138,25 +292,39 @@ class Comparison:
     def resolved(self) -> bool:
         return self.direction != 0
 
-    def interval_text(self, digits: int = 3) -> str:
+    def interval_text(self, digits: int = 3, signed: bool = True) -> str:
+        """'95% CI [-0.777, -0.262], paired t-interval over seeds': the interval of a minus b.
+
+        `signed=False` gives the interval of the resolved gap, in the reading's direction
+        ('95% CI 0.262 to 0.777, ...'), for a sentence that says which arm is higher.
+        """
         interval = self.interval
         if interval is None:
             return "one run per arm, no interval"
         low, high = interval
-        return f"95% CI [{fmt(low, digits)}, {fmt(high, digits)}], {self.method}"
+        clipped = _clip(self.raw_interval, self._diff_bounds)[1]
+        method = self.method + (f", {clipped}" if clipped else "")
+        if signed:
+            return f"95% CI [{fmt(low, digits)}, {fmt(high, digits)}], {method}"
+        if self.direction < 0:
+            low, high = -high, -low
+        return f"95% CI {fmt(low, digits)} to {fmt(high, digits)}, {method}"
 
     def reading(self, higher: str = "higher", lower: str = "lower", digits: int = 3) -> str:
         """The sentence: which arm is higher, by how much, with its interval, or 'not resolved'.
 
         `higher`/`lower` name the direction in the question's words (e.g. "faster"/"slower"
-        when the metric is a speed, or "lower"/"higher" swapped by the caller for a loss).
+        when the metric is a speed, or "lower"/"higher" swapped by the caller for a loss). A
+        resolved difference is stated as a positive size with the interval of that size.
         """
         size = fmt(abs(self.diff), digits)
         what = f"{self.metric} of {self.a} minus {self.b}: {fmt(self.diff, digits)}"
-        if self.direction > 0:
-            return f"{self.a} is {higher} than {self.b} on {self.metric} by {size} ({self.interval_text(digits)})."
-        if self.direction < 0:
-            return f"{self.a} is {lower} than {self.b} on {self.metric} by {size} ({self.interval_text(digits)})."
+        if self.direction != 0:
+            word = higher if self.direction > 0 else lower
+            return (
+                f"{self.a} is {word} than {self.b} on {self.metric} by {size} "
+                f"({self.interval_text(digits, signed=False)})."
+            )
         if self.interval is None:
             return f"Not resolved at this budget ({what}; {self.interval_text(digits)})."
         return (
@@ -172,15 +340,24 @@ def compare(
     metric: str,
     paired: bool = False,
     unit: str = "seeds",
+    bounds: Bounds | None = None,
 ) -> Comparison:
     """Compare arm `a` with arm `b` (paired: the same `unit`s, e.g. seeds or prompts, in the
-    same order, in both arms)."""
+    same order, in both arms); `bounds` is the range of the values (e.g. `PROPORTION`), by
+    default the one the metric's name implies (`bounds_of`), `UNBOUNDED` for none."""
     if paired and len(a_values) != len(b_values):
         raise ValueError("compare: paired arms need the same number of seeds")
     if not a_values or not b_values:
         raise ValueError("compare: an arm has no values")
     return Comparison(
-        a, b, metric, tuple(map(float, a_values)), tuple(map(float, b_values)), paired, unit
+        a,
+        b,
+        metric,
+        tuple(map(float, a_values)),
+        tuple(map(float, b_values)),
+        paired,
+        unit,
+        bounds_of(metric, [*a_values, *b_values]) if bounds is None else bounds,
     )
 
 

@@ -10,13 +10,17 @@ summary, never from fixed text:
 
 Written questions (no measurement to compare) get `written(...)`: the answer is given, and where
 code demonstrates it the verdict says so.
+
+The measured verdicts take a statistic computed from measured values (a `Comparison`, a
+`Summary` or a `Proportion`) and refuse anything else: a number or a string typed in cannot
+make "agrees".
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from neurallab.experiments.stats import Comparison, Summary, fmt
+from neurallab.experiments.stats import Comparison, Proportion, Summary, fmt
 
 AGREES = "agrees"
 DISAGREES = "disagrees"
@@ -58,14 +62,30 @@ def expect_direction(
     """The handout expects `comparison.a` above (+1) or below (-1) `comparison.b`."""
     if expected not in (1, -1):
         raise ValueError("expected must be +1 or -1")
+    _measured(comparison, Comparison)
     got = comparison.direction
     outcome = NOT_RESOLVED if got == 0 else (AGREES if got == expected else DISAGREES)
     return Verdict(expectation, outcome, comparison.reading(higher, lower), reason)
 
 
+def _measured(statistic: object, *kinds: type) -> None:
+    """Refuse a verdict whose statistic was not computed from measured values."""
+    if not isinstance(statistic, kinds):
+        names = " or ".join(k.__name__ for k in kinds)
+        raise TypeError(f"a verdict needs a {names} of measured values, got {statistic!r}")
+    values = (
+        statistic.a_values + statistic.b_values
+        if isinstance(statistic, Comparison)
+        else statistic.values
+    )
+    # A diverged run's NaN is measured: its interval decides nothing ("not resolved").
+    if not values or not all(isinstance(v, float) for v in values):
+        raise ValueError(f"a verdict needs measured values, got {values!r}")
+
+
 def expect_threshold(
     expectation: str,
-    summary: Summary,
+    summary: Summary | Proportion,
     threshold: float,
     below: bool,
     what: str,
@@ -78,8 +98,10 @@ def expect_threshold(
     mean-image baseline's").
 
     With several seeds the 95% interval must lie wholly on one side; a single run is compared
-    as measured, and the verdict says it is one run.
+    as measured, and the verdict says it is one run. A `Proportion` (successes of trials) is
+    judged by its Wilson interval.
     """
+    _measured(summary, Summary, Proportion)
     if summary.ci is None:
         low = high = summary.mean
         note = "one run"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from neurallab.errors import UserError
 from neurallab.flags import positive_int
 
 COMMAND = "dashboard"
@@ -16,7 +18,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from neurallab.tracking.trackio_ import show_dashboard
+    from neurallab.commands import choose
+    from neurallab.tracking.trackio_ import default_trackio_dir, projects, show_dashboard
 
-    show_dashboard(args.project, args.port)
+    # An empty dashboard says nothing: a project that is not there is one line listing those
+    # that are (any case matches: `--project NEURALLAB-HW3`).
+    known = projects()
+    if not known:
+        old = Path("runs/trackio")  # where runs were tracked before the store was fixed
+        hint = (
+            f"; runs tracked here earlier: TRACKIO_DIR={old.resolve()} neurallab dashboard"
+            if list(old.glob("*.db"))
+            else "; runs with --tracker trackio (the default) are stored there"
+        )
+        raise UserError(
+            f"no trackio project {args.project!r}: {default_trackio_dir()} holds none "
+            "($TRACKIO_DIR chooses another store)" + hint
+        )
+    where = f" in {default_trackio_dir()}"
+    show_dashboard(choose(args.project, known, "trackio project", where), args.port)
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from neurallab.commands import choose
 from neurallab.data import registry
 
 COMMAND = "data"
@@ -22,9 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.action == "list":
         return _list()
-    names = list(registry.all_datasets()) if args.name == "all" else [args.name]
-    for name in names:
-        registry.get(name)  # unknown names fail before anything is built
+    known = registry.all_datasets()
+    # Unknown names fail before anything is built; any case names a dataset (`BBC` is `bbc`).
+    names = list(known) if args.name.lower() == "all" else [choose(args.name, known, "dataset")]
     for name in names:
         folder = registry.prepare(name, force=args.force, check_hashes=args.verify)
         print(f"{name}: ready at {folder}")

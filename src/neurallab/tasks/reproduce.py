@@ -16,13 +16,16 @@ from pathlib import Path
 from neurallab.engine.device import DEVICES
 from neurallab.experiments.base import Budget
 from neurallab.experiments.reproduce import HANDOUTS, reproduce
+from neurallab.flags import seed_int
 
 COMMAND = "reproduce"
 HELP = "run every programming and empirical question of the handouts and write the report"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", choices=[*HANDOUTS, "all"], help="handout to reproduce")
+    parser.add_argument(
+        "target", type=str.lower, choices=[*HANDOUTS, "all"], help="handout to reproduce"
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
         "--quick", action="store_true", help="CPU budgets, minutes (what runs without --full)"
@@ -35,10 +38,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run nothing: write the report from the answers already finished (the others "
         "are listed as not run yet), e.g. after an interrupted reproduce",
     )
-    parser.add_argument("--only", default=None, help="run only questions whose id matches")
+    parser.add_argument(
+        "--only",
+        default=None,
+        help="run only the questions with this id (any case: P1, p1; '5 q1' for §5 Q1)",
+    )
     parser.add_argument(
         "--seed",
-        type=int,
+        type=seed_int,
         default=None,
         help="first seed of every question's runs (default: each handout's own seed)",
     )

@@ -9,14 +9,37 @@ import numpy as np
 
 
 def default_trackio_dir() -> Path:
-    """Where trackio keeps its data: `$TRACKIO_DIR`, else `runs/trackio` beside the runs."""
-    return Path(os.environ.get("TRACKIO_DIR") or Path("runs") / "trackio").resolve()
+    """Where trackio keeps its data: `$TRACKIO_DIR` (made absolute), else trackio's own default
+    (`$HF_HOME/trackio`, i.e. `~/.cache/huggingface/trackio`).
+
+    Never a folder relative to where a command is run: trackio prints the hint
+    `trackio show --project "..."` after every run, and that hint must find the runs from any
+    folder; so must `neurallab dashboard`.
+    """
+    if os.environ.get("TRACKIO_DIR"):
+        return Path(os.environ["TRACKIO_DIR"]).expanduser().resolve()
+    from huggingface_hub.constants import HF_HOME  # what trackio itself uses
+
+    return Path(HF_HOME).expanduser().resolve() / "trackio"
+
+
+def use_trackio_dir() -> Path:
+    """Fix the store for this process (trackio reads `$TRACKIO_DIR` once, at import) and for
+    the processes it starts; returns it."""
+    folder = default_trackio_dir()
+    os.environ["TRACKIO_DIR"] = str(folder)
+    return folder
+
+
+def projects() -> list[str]:
+    """The projects in the trackio store, without importing trackio (a `<project>.db` each)."""
+    return sorted(p.stem for p in default_trackio_dir().glob("*.db"))
 
 
 def show_dashboard(project: str, port: int) -> None:
     """Serve trackio's dashboard of `project` on localhost from `port`; blocks until stopped."""
     # Both must be set before trackio is imported: it reads them once.
-    os.environ.setdefault("TRACKIO_DIR", str(default_trackio_dir()))
+    use_trackio_dir()
     os.environ["GRADIO_SERVER_PORT"] = str(port)
     import trackio
 
@@ -27,7 +50,7 @@ def show_dashboard(project: str, port: int) -> None:
 class TrackioTracker:
     def __init__(self, project: str, run_name: str, config: dict, resume: bool) -> None:
         # trackio reads TRACKIO_DIR once, at import: it must be set before the first import.
-        os.environ.setdefault("TRACKIO_DIR", str(default_trackio_dir()))
+        use_trackio_dir()
         import trackio
 
         self._trackio = trackio
