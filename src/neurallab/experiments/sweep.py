@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from neurallab.experiments.base import Budget, markdown_table
-from neurallab.experiments.stats import Comparison, Summary, compare, fmt, summarize
+from neurallab.experiments.stats import (
+    Comparison,
+    Summary,
+    bounds_of,
+    compare,
+    fmt,
+    summarize,
+)
 from neurallab.programs.run import RunRecord
 from neurallab.settings import Settings
 
@@ -69,7 +76,10 @@ class SweepResult:
         return [read_key(self.runs[arm][s], key) for s in self.seeds]
 
     def summary(self, arm: str, key: Key) -> Summary:
-        return summarize(self.values(arm, key))
+        """Mean and 95% interval over seeds, kept inside the range the metric's name implies
+        (an accuracy's interval stops at 1, a time's at 0)."""
+        values = self.values(arm, key)
+        return summarize(values, bounds_of(key, values) if isinstance(key, str) else None)
 
     def compare(self, a: str, b: str, key: Key, metric: str, paired: bool = True) -> Comparison:
         """Arm a minus arm b. Arms of one sweep share seeds, so the comparison is paired."""
