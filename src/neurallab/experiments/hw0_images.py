@@ -176,7 +176,7 @@ def short_reading(c: Comparison, higher: str = "higher", lower: str = "lower") -
     if c.direction == 0:
         return f"{c.a} minus {c.b} {fmt(c.diff)}, not resolved ({c.interval_text()})"
     word = higher if c.direction > 0 else lower
-    return f"{c.a} {word} than {c.b} by {fmt(abs(c.diff))} ({c.interval_text()})"
+    return f"{c.a} {word} than {c.b} by {fmt(abs(c.diff))} ({c.interval_text(signed=False)})"
 
 
 def every_seed(
