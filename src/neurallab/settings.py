@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
+import re
 import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -192,7 +193,10 @@ class Settings:
                 continue
             if hasattr(args, field.name):
                 values[field.name] = getattr(args, field.name)
-        return cls(**values)
+        try:
+            return cls(**values)
+        except UserError as exc:
+            raise UserError(_as_flags(str(exc), cls)) from None
 
     def to_argv(self) -> list[str]:
         """The flags that ask for these settings: only those that differ from the defaults, in
@@ -213,6 +217,16 @@ class Settings:
             else:
                 argv += [flag, _text(value)]
         return argv
+
+
+def _as_flags(message: str, cls: type[Settings]) -> str:
+    """A settings error as the command line says it: 'mnist setting epochs: ...' becomes
+    'argument --epochs: ...', naming the flag the user typed."""
+    for field in dataclasses.fields(cls):
+        meta = _meta(field)
+        flag = meta.flags[0] if meta.flags else _flag(field.name, meta)
+        message = re.sub(rf"^(\w[\w-]* )?setting {field.name}:", f"argument {flag}:", message)
+    return message
 
 
 def _flag(name: str, meta: _Meta) -> str:

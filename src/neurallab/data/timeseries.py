@@ -144,10 +144,15 @@ def _load_array(path: Path) -> np.ndarray:
         raise DataError(path, "file not found")
     if path.is_dir():
         raise DataError(path, "is a folder, expected a .npy file")
+    with path.open("rb") as f:
+        magic = f.read(6)
+    if magic != b"\x93NUMPY":  # every .npy file starts so; NumPy's own guess reads oddly here
+        kind = "an .npz archive" if magic[:2] == b"PK" else "not a NumPy .npy file"
+        raise DataError(path, f"{kind}; expected an array saved with numpy.save")
     try:
         array = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
-        raise DataError(path, f"not a NumPy .npy file ({exc})") from None
+        raise DataError(path, f"not a readable NumPy .npy file ({exc})") from None
     if not isinstance(array, np.ndarray):  # np.load opens an .npz archive as a mapping
         array.close()
         raise DataError(path, "an .npz archive of several arrays, expected one .npy array")

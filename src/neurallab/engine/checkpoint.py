@@ -42,8 +42,10 @@ def load(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]
         raise CheckpointError(
             f"{path}: refused to load: it is not a plain weights file ({first})"
         ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
-        # KeyError: torch's legacy unpickler reading a file that is not a checkpoint at all
+    except KeyError:
+        # torch's legacy unpickler reading a file that is no checkpoint at all (text, say)
+        raise CheckpointError(f"{path}: not a PyTorch checkpoint (torch.save file)") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{path}: corrupt or truncated checkpoint ({first})") from None
 

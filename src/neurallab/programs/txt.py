@@ -142,6 +142,14 @@ class Settings(TrainSettings):
                 f"{self._where()}epochs: 0 trains nothing; give at least 1 (0 is for "
                 "length_histogram alone)"
             )
+        if self.padding == "max_len" and self.max_len < 1 and self.batch_size > 1:
+            # The starter's stacking needs equal lengths: without truncation and padding the
+            # articles of a batch differ, and the first batch would fail after set-up.
+            raise UserError(
+                f"{self._where()}max_len: {self.max_len} (no truncation or padding) with "
+                f"padding max_len cannot stack articles of unequal length at batch_size "
+                f"{self.batch_size}; use padding batch or bucket, or batch_size 1"
+            )
 
     def csv(self, split: str) -> Path:
         return self.data_dir / f"txt_{split}.csv" if self.data_dir else data.default_csv(split)
