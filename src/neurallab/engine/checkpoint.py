@@ -9,6 +9,7 @@ load is refused.
 
 from __future__ import annotations
 
+import os
 import pickle
 import warnings
 import zipfile
@@ -35,6 +36,12 @@ def load(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"{path}: checkpoint not found")
+    with path.open("rb") if path.is_file() else open(os.devnull, "rb") as f:
+        magic = f.read(2)
+    # torch.save writes a zip archive ("PK") or, in the legacy format, a pickle (0x80 = its
+    # protocol byte); anything else is no checkpoint, whatever torch's unpickler then says.
+    if path.is_file() and magic not in (b"PK", b"\x80\x02") and magic[:1] != b"\x80":
+        raise CheckpointError(f"{path}: not a PyTorch checkpoint (torch.save file)")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
