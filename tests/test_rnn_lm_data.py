@@ -129,7 +129,7 @@ def test_rnn_lm_refuses_a_numpy_file_in_one_line(tmp_path, capsys):
     data = _course_files(tmp_path)
     _write_npy(tmp_path / "X.npy")
     data[1] = str(tmp_path / "X.npy")
-    assert main(["rnn-lm", *data, *QUIET, "--num_sequences", "16"]) == 1
+    assert main(["rnn-lm", *data, *QUIET, "--num_sequences", "16", "--batch_size", "8"]) == 1
     err = capsys.readouterr().err.strip()
     assert "X.npy: is a binary NumPy array file" in err and len(err.splitlines()) == 1
 
