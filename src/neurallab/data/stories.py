@@ -306,8 +306,11 @@ def _int_matrix(raw: list, text: str | None) -> np.ndarray | None:
         return None
     if not all(isinstance(seq, list) for seq in raw) or len({len(seq) for seq in raw}) != 1:
         return None
-    matrix = np.array(raw, dtype=np.int64) if raw[0] else None
-    return matrix if matrix is not None and matrix.ndim == 2 else None
+    try:
+        matrix = np.array(raw, dtype=np.int64)
+    except (ValueError, TypeError, OverflowError):  # nested deeper, or ids past int64
+        return None
+    return matrix if matrix.ndim == 2 and matrix.shape[1] > 0 else None
 
 
 def _check_row(path: Path, row: int, seq, length: int | None, vocab_size: int | None) -> None:
