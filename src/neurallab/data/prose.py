@@ -57,7 +57,9 @@ def _npm_package(spec: str, workdir: Path) -> Path:
     tgz = next(workdir.glob(f"{name}-*.tgz"))
     out = workdir / name
     with tarfile.open(tgz) as archive:
-        archive.extractall(out, filter="data")
+        # The "data" filter refuses links and paths outside `out` (Python >= 3.12, backported).
+        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+        archive.extractall(out, **safe)
     return out / "package"
 
 
