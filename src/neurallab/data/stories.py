@@ -63,7 +63,7 @@ def train_tokenizer(texts: list[str], vocab_size: int, out_dir: Path) -> None:
         single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", eos)]
     )
     out_dir.mkdir(parents=True, exist_ok=True)
-    tok.save(str(out_dir / "tokenizer.json"))
+    (out_dir / "tokenizer.json").write_text(_canonical(tok.to_str()))
     config = {
         "tokenizer_class": "PreTrainedTokenizerFast",
         "pad_token": "<pad>",
@@ -75,6 +75,26 @@ def train_tokenizer(texts: list[str], vocab_size: int, out_dir: Path) -> None:
     (out_dir / "special_tokens_map.json").write_text(
         json.dumps({"pad_token": "<pad>", "eos_token": "</s>", "unk_token": "<unk>"})
     )
+
+
+def _canonical(saved: str) -> str:
+    """The trained tokenizer with its pieces in a fixed order, so two builds give the same ids.
+    The parallel trainer's scores differ between runs in the 14th digit, reordering near-tied
+    pieces (2,556 of 63,268 training sequences differed between two builds); and it appends the
+    characters it must cover with scores ~0.0001 apart in hash-set order. Scores are rounded to 9
+    decimals, the pieces after the specials are sorted by (score, piece), and those appended
+    characters take their scores in character order (the trainer's order there is arbitrary)."""
+    config = json.loads(saved)
+    vocab = config["model"]["vocab"]
+    rest = sorted(((piece, round(score, 9)) for piece, score in vocab[len(SPECIALS) :]),
+                  key=lambda entry: (-entry[1], entry[0]))  # fmt: skip
+    tail = len(rest) - 1  # the appended characters: single, scores at most ~0.0001 apart
+    while tail > 0 and len(rest[tail - 1][0]) == 1 and rest[tail - 1][1] - rest[tail][1] < 2e-4:
+        tail -= 1
+    pieces, scores = sorted(p for p, _ in rest[tail:]), [s for _, s in rest[tail:]]
+    rest[tail:] = list(zip(pieces, scores, strict=True))
+    config["model"]["vocab"] = vocab[: len(SPECIALS)] + [list(entry) for entry in rest]
+    return json.dumps(config, ensure_ascii=False, indent=1)
 
 
 def load_tokenizer(folder: Path):
