@@ -265,3 +265,21 @@ def test_brown_tags_are_stripped_and_punctuation_rejoined():
     assert prose.brown_detokenize(tagged) == (
         'The jury said "no evidence", Mr. Allen Jr.\nIt ended (quietly).'
     )
+
+
+def test_tokenizer_pieces_get_the_same_ids_whatever_order_the_trainer_left():
+    """Two trainings differ in the 14th digit of scores and in the order of the characters
+    appended at the end: both canonicalise to one file (so one build's ids are every build's)."""
+    specials = [[t, 0.0] for t in stories.SPECIALS]
+    pieces = [["▁the", -3.0], ["▁of", -4.0], ["▁and", -4.0], ["(", -9.0]]
+    appended = [["#", -11.0], ["Q", -11.0001], ["£", -11.0002], ["$", -11.0002]]
+    one = {"model": {"type": "Unigram", "unk_id": 2, "vocab": specials + pieces + appended}}
+    noisy = [[p, s + 1e-14] for p, s in reversed(pieces)]
+    shuffled = [[p, s] for (p, _), (_, s) in zip(appended[::-1], appended, strict=True)]
+    two = {"model": {"type": "Unigram", "unk_id": 2, "vocab": specials + noisy + shuffled}}
+    canonical = json.loads(stories._canonical(json.dumps(one)))["model"]["vocab"]
+    assert stories._canonical(json.dumps(two)) == stories._canonical(json.dumps(one))
+    assert [p for p, _ in canonical] == [
+        "<pad>", "</s>", "<unk>", "▁the", "▁and", "▁of", "(", "#", "$", "Q", "£"
+    ]  # fmt: skip
+    assert canonical[6] == ["(", -9.0]  # a trained piece keeps its score
