@@ -251,7 +251,7 @@ def _refusal(tmp_path, weights, capsys) -> str:
 def test_cifar_test_names_files_of_the_wrong_kind(tmp_path, capsys):
     (tmp_path / "notes.txt").write_text("hello world\n")  # torch's unpickler: KeyError 101
     err = _refusal(tmp_path, tmp_path / "notes.txt", capsys)
-    assert "is not a PyTorch weights file" in err and "expected the best.pt" in err
+    assert "not a PyTorch checkpoint" in err and "expected the best.pt" in err
     torch.save({"fc2.weight": torch.zeros(10, 512)}, tmp_path / "mnist_like.pt")
     err = _refusal(tmp_path, tmp_path / "mnist_like.pt", capsys)
     assert "weights of another network" in err and "missing conv1.weight" in err
