@@ -1,7 +1,9 @@
-"""Text from a trained `neurallab rnn-lm` run: load its final or best weights, then sample.
+"""Sampling text from a trained language model (and reading checkpoints older than the ones
+that name their model, through their run folder's config.json).
 
-Shared by the `generate` command and the HW7 questions, so both decode the same way: prompt and
-continuation are decoded together, greedy decoding (temperature 0) gives one sample.
+Shared by `neurallab.programs.generate` and the HW7 questions, so both decode the same way:
+prompt and continuation are decoded together, greedy decoding (temperature 0) gives one sample.
+A current checkpoint is loaded by `neurallab.programs.rnn_lm.load_with_tokenizer`.
 """
 
 from __future__ import annotations
@@ -28,12 +30,11 @@ def tokenizer_of(run_dir: Path, config: dict) -> Path:
 
 
 def load_language_model(checkpoint: Path) -> tuple[FastRNNLanguageModel, object]:
-    """(model, tokenizer) of the rnn-lm run that wrote `checkpoint` (its best.pt or last.pt)."""
+    """(model, tokenizer) of an older rnn-lm run that wrote `checkpoint` (its best.pt or
+    last.pt), rebuilt from the run folder's config.json."""
     config_path = checkpoint.parent / "config.json"
     if not config_path.exists():
-        raise UserError(
-            f"{config_path}: not found; --checkpoint must be inside an rnn-lm run folder"
-        )
+        raise UserError(f"{checkpoint}: no config.json beside it; not inside an rnn-lm run folder")
     c = json.loads(config_path.read_text())
     tokenizer = load_tokenizer(tokenizer_of(checkpoint.parent, c))
     model = FastRNNLanguageModel(
