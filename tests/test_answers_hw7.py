@@ -95,7 +95,8 @@ def test_rnn_lm_honours_eval_every_times_steps_and_keeps_args(tmp_path):
     assert s["train_step_seconds"] == pytest.approx(sum(s["step_seconds"]), abs=1e-3)
     config = json.loads((every3 / "config.json").read_text())
     assert config["tokenizer"] == data[-1]  # as given, not rewritten by the task
-    assert config["eval_every"] == 3 and config["epochs"] is None
+    assert config["eval_every"] == 3 and config["program"] == "rnn-lm"
+    assert s["train_sequences"] == 64 and s["passes"] == 1.0  # read from the data, not assumed
     assert s["tokenizer"] == str(stories.default_paths()["tokenizer"].resolve())
 
 
@@ -208,14 +209,11 @@ def test_the_language_model_loss_is_the_chain_rule_probability():
 
 
 def test_cosine_schedule_warms_up_to_the_peak_and_decays_to_zero():
-    import argparse
-
-    from neurallab.tasks.rnn_lm import lr_schedule
+    from neurallab.programs.rnn_lm import Settings, lr_schedule
 
     model = torch.nn.Linear(2, 2)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    args = argparse.Namespace(lr_schedule="cosine", num_sequences=40 * 128, batch_size=128)
-    scheduler = lr_schedule(args, optimizer)
+    scheduler = lr_schedule(Settings(lr_schedule="cosine", num_sequences=40 * 128), optimizer)
     lrs = []
     for _ in range(40):
         lrs.append(optimizer.param_groups[0]["lr"])
@@ -224,7 +222,7 @@ def test_cosine_schedule_warms_up_to_the_peak_and_decays_to_zero():
     assert lrs[0] == pytest.approx(3e-3 / 2) and lrs[1] == pytest.approx(3e-3)  # 2 warm-up steps
     assert all(a >= b for a, b in zip(lrs[1:], lrs[2:], strict=False))  # then only down
     assert lrs[-1] < 3e-5
-    assert lr_schedule(argparse.Namespace(lr_schedule="constant"), optimizer) is None
+    assert lr_schedule(Settings(), optimizer) is None
 
 
 def test_q3_check_against_separate_runs_reports_the_gap_and_skips_other_settings(tmp_path):
@@ -243,3 +241,110 @@ def test_q3_check_against_separate_runs_reports_the_gap_and_skips_other_settings
     other = json.dumps({"command": command.replace("--lr 0.001", "--lr 0.003"), "samples": 768})
     (tmp_path / "size-128-batch-128-s2" / "summary.json").write_text(other)
     assert hw7.separate_run_check(tmp_path, argv, [1, 2], per_budget) == ""
+
+
+# --- rnn-lm and generate from Python; resume exact; one line for each mistake ----------------
+
+
+def _tiny(tmp_path, **changes):
+    from neurallab.programs import rnn_lm
+
+    data = _course_files(tmp_path, n_train=60)
+    values = dict(
+        train_data=data[1], val_data=data[3], tokenizer=data[5], embed_dim=16, hidden_dim=16,
+        dk=8, dv=8, batch_size=8, lr=0.01, num_sequences=64,
+    )  # fmt: skip
+    return rnn_lm.Settings(**{**values, **changes})
+
+
+def test_rnn_lm_from_python_returns_its_files_and_loads_from_the_checkpoint_alone(tmp_path):
+    from neurallab.programs import generate, rnn_lm
+
+    rec = rnn_lm.train(_tiny(tmp_path), tmp_path / "run", tracker="none", progress=False)
+    on_disk = _summary(tmp_path / "run")
+    assert rec.summary["final_val_loss"] == on_disk["final_val_loss"]
+    assert rec.final["val/loss"] == pytest.approx(on_disk["final_val_loss"], abs=1e-6)
+    assert [round(v, 6) for _, v in rec.history.column("val/loss")] == on_disk["curve"]["val_loss"]
+    # 64 sequences in batches of 8 over 60: the pass ends with a batch of 4, then one of 8
+    assert rec.summary["sequences_read"] == 68 and rec.summary["passes"] == round(68 / 60, 4)
+    assert rec.settings == _tiny(tmp_path) and rec.command.startswith("neurallab rnn-lm")
+    (tmp_path / "run" / "config.json").unlink()  # the checkpoint alone rebuilds the model
+    model, tokenizer = rnn_lm.load_with_tokenizer(rec.best_checkpoint)
+    assert model.embeddings.weight.shape == (tokenizer.get_vocab_size(), 16)
+    out = generate.run(generate.Settings(checkpoint=tmp_path / "run", num_tokens=5))
+    assert list(out.samples) == [0.0] and out.samples[0.0][0].startswith("Once upon")
+
+
+def test_rnn_lm_killed_and_resumed_logs_the_same_history_bit_for_bit(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from kill_resume import kill_and_resume, logged, run_whole
+
+    data = _course_files(tmp_path, n_train=60)
+    argv = [*data, *SMALL, "--batch_size", "8", "--lr", "0.01", "--num_sequences", "960",
+            "--eval_every", "16", "--checkpoint_every", "5", "--lr_schedule", "cosine"]  # fmt: skip
+    killed = kill_and_resume("rnn-lm", argv, tmp_path / "killed", kill_after_evaluations=2)
+    whole = run_whole("rnn-lm", argv, tmp_path / "whole")
+    assert logged(killed) == logged(whole) and len(logged(whole)) > 30
+    k, w = _summary(killed), _summary(whole)
+    assert k["steps_timed"] == w["steps_timed"] == w["steps"] == 128  # step times survive too
+
+
+def _one_error_line(capsys, argv: list[str]) -> str:
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+def test_generate_names_a_checkpoint_of_another_program_and_a_folder_without_one(tmp_path, capsys):
+    mnist_pt = tmp_path / "best.pt"
+    torch.save({"model": {}, "program": "mnist", "model_args": {"hidden": 64}}, mnist_pt)
+    line = _one_error_line(capsys, ["generate", "--checkpoint", str(mnist_pt)])
+    assert "neurallab mnist" in line and "rnn-lm" in line and "embed_dim" not in line
+    empty = tmp_path / "empty-run"
+    empty.mkdir()
+    line = _one_error_line(capsys, ["generate", "--checkpoint", str(empty)])
+    assert str(empty) in line and "best.pt" in line and "config.json" not in line
+    assert "required" in _one_error_line(capsys, ["generate"])
+
+
+def test_rnn_lm_refuses_named_data_without_its_validation_binary_files_and_bad_ids(
+    tmp_path, capsys
+):
+    import numpy as np
+
+    data = _course_files(tmp_path)
+    base = ["rnn-lm", *QUIET, *SMALL, "--num_sequences", "16", "--batch_size", "8"]
+    line = _one_error_line(capsys, [*base, *data[:2], "--run_dir", str(tmp_path / "a")])
+    assert "val_data" in line and "train_data" in line
+    assert not (tmp_path / "a").exists()  # refused before anything was written
+    np.save(tmp_path / "x.npy", np.arange(10))
+    line = _one_error_line(
+        capsys,
+        [
+            *base,
+            "--train_data",
+            str(tmp_path / "x.npy"),
+            *data[2:],
+            "--run_dir",
+            str(tmp_path / "b"),
+        ],
+    )
+    assert "x.npy" in line and "NumPy" in line
+    bad = json.loads((tmp_path / "train.json").read_text())
+    bad[3][5] = 5000  # the tokenizer has 1024 pieces
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    line = _one_error_line(
+        capsys,
+        [
+            *base,
+            "--train_data",
+            str(tmp_path / "bad.json"),
+            *data[2:],
+            "--run_dir",
+            str(tmp_path / "c"),
+        ],
+    )
+    assert "bad.json, row 4" in line and "5000" in line and "1024" in line

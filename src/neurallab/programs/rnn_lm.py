@@ -281,7 +281,6 @@ def train(settings: Settings, run_dir: Path | str | None = None, **options: Any)
             "eval_every_steps": config.fit.eval_every,
             "train_sequences": train_size,
             "val_sequences": len(valid),
-            "passes": round(settings.num_sequences / train_size, 4),
         }
     )
     val_set = (
@@ -320,6 +319,8 @@ def train(settings: Settings, run_dir: Path | str | None = None, **options: Any)
         final_train_loss=curve["train_loss"][-1],
         final_val_loss=curve["val_loss"][-1],
         vocab_size=vocab,
+        sequences_read=result.samples,  # whole batches: can pass num_sequences by a partial one
+        passes=round(result.samples / train_size, 4),
         **timer.summary(),
         curve=curve,
     )
