@@ -13,8 +13,11 @@ import torch
 from neurallab.cli import main
 from neurallab.data import stories
 from neurallab.experiments import hw7
+from neurallab.experiments.base import Budget
 from neurallab.experiments.stats import compare
 from neurallab.internals import autodiff, conv, language_model
+from neurallab.programs import rnn_lm
+from neurallab.programs.run import RunRecord
 
 QUIET = ["--tracker", "none", "--no_progress"]
 SMALL = ["--embed_dim", "16", "--hidden_dim", "16", "--dk", "8", "--dv", "8"]
@@ -45,19 +48,19 @@ def test_a_long_run_validated_at_n_equals_a_run_of_n_sequences(tmp_path):
     argv = ["rnn-lm", *data, *SMALL, *QUIET, "--batch_size", "8", "--lr", "0.01"]
     long = tmp_path / "long"
     assert main([*argv, "--num_sequences", "96", "--eval_every", "2", "--run_dir", str(long)]) == 0
-    long_s = _summary(long)
-    assert 48 in long_s["curve"]["sequences"] and 76 in long_s["curve"]["sequences"]
+    long_r = RunRecord.read(long, rnn_lm.Settings)
+    assert 48 in long_r.summary["curve"]["sequences"] and 76 in long_r.summary["curve"]["sequences"]
     for n in (48, 76):
         short = tmp_path / f"short{n}"
         assert main([*argv, "--num_sequences", str(n), "--run_dir", str(short)]) == 0
         short_s = _summary(short)
-        train, val = hw7.losses_at(long_s, n, batch=8)
+        train, val = hw7.losses_at(long_r, n)
         assert val == short_s["final_val_loss"]  # the same state: exactly the same loss
         assert train == pytest.approx(short_s["final_train_loss"], abs=1e-6)
     # ... and the comparison can fail: a later point of the run has another loss.
-    assert hw7.losses_at(long_s, 92, batch=8)[1] != short_s["final_val_loss"]
+    assert hw7.losses_at(long_r, 92)[1] != short_s["final_val_loss"]
     with pytest.raises(ValueError, match="not validated at 40"):
-        hw7.losses_at(long_s, 40, batch=8)
+        hw7.losses_at(long_r, 40)
 
 
 # --- rnn-lm: every flag it shows does what it says ------------------------------------------
@@ -114,15 +117,33 @@ def test_q2_fill_in_flips_with_each_measured_direction():
 
 
 def test_q2_time_per_sequence_and_jitter_come_from_the_run(tmp_path):
-    (tmp_path / "config.json").write_text(json.dumps({"batch_size": 32}))
     rows = ["step,key,value"] + [
         f"{32 * i},train/batch_loss,{v}" for i, v in enumerate([5, 4, 3.5, 3.4], 1)
     ]
     (tmp_path / "metrics.csv").write_text("\n".join(rows) + "\n")
-    summary = {"run_dir": str(tmp_path), "train_step_seconds": 0.64, "steps_timed": 4}
+    summary = {"run_dir": str(tmp_path), "train_step_seconds": 0.64, "samples": 128}
     assert hw7.time_per_sequence(summary) == pytest.approx(1000 * 0.64 / 128)
     # changes -1, -0.5, -0.1: their standard deviation, not their mean (the trend)
     assert hw7.loss_jitter(summary) == pytest.approx(torch.tensor([-1, -0.5, -0.1]).std().item())
+
+
+def test_readings_print_differences_with_the_sign_of_their_interval():
+    lower = compare("size 512", [5.0, 5.1, 5.05], "size 64", [6.0, 6.1, 6.2], "val loss", True)
+    text = hw7.signed(lower)
+    assert "size 512 minus size 64 on val loss: -1.05" in text and text.endswith("lower")
+    low, high = lower.interval
+    assert f"{hw7.fmt(low)} to {hw7.fmt(high)}" in text and high < 0
+    same = compare("a", [1.0, 2.0, 3.0], "b", [2.0, 1.0, 3.1], "x", True)
+    assert hw7.signed(same).endswith("not resolved")
+
+
+def test_passes_and_new_data_come_from_the_data_size():
+    assert (
+        hw7.new_and_repeated(20_000, 30_000) == "20,000 read: 20,000 new, 0 repeats (0.67 passes)"
+    )
+    assert hw7.new_and_repeated(102_400, 30_000).startswith("102,400 read: 30,000 new, 72,400")
+    text = hw7.passes(Budget(quick=False), 40_000, "Per run", 768, 50_000)
+    assert "50,000 sequences = 1.25 passes over the 40,000" in text and "768 = 0.02" in text
 
 
 # --- Q4: the sample measures and the choice of the best temperature --------------------------
@@ -134,6 +155,7 @@ def test_sample_measures():
     )  # the first token of a sequence is never predicted: it does not count
     loop = [5, 6, 7] * 10
     assert hw7.distinct_fraction(loop) == pytest.approx(0.1)
+    assert hw7.distinct_fraction(loop, 2) == pytest.approx(3 / 29)
     assert hw7.repeated_ngrams(loop) > 0.8 and hw7.repeated_ngrams(list(range(30))) == 0
 
 
@@ -226,21 +248,22 @@ def test_cosine_schedule_warms_up_to_the_peak_and_decays_to_zero():
 
 
 def test_q3_check_against_separate_runs_reports_the_gap_and_skips_other_settings(tmp_path):
-    from neurallab.experiments.base import Budget
-
-    argv = hw7._argv(Budget(quick=True), 3840)
-    command = "neurallab " + " ".join(["rnn-lm", "--num_sequences", "768", *argv[3:]])
+    q3 = hw7.q3_runs(Budget(quick=True))
+    (settings,) = q3.values()
     per_budget = {768: [(6.7, 6.56), (6.7, 6.64)], 3840: [(5.9, 5.92), (5.9, 5.92)]}
     for seed, loss in ((1, 6.56), (2, 6.61)):
         run = tmp_path / f"size-128-batch-128-s{seed}"
         run.mkdir()
-        summary = {"command": command, "samples": 768, "final_val_loss": loss}
-        (run / "summary.json").write_text(json.dumps(summary))
-    text = hw7.separate_run_check(tmp_path, argv, [1, 2], per_budget)
+        separate = settings.replace(num_sequences=768, eval_every=None, seed=seed)
+        config = {"program": "rnn-lm", **separate.record()}
+        (run / "config.json").write_text(json.dumps(config))
+        (run / "summary.json").write_text(json.dumps({"samples": 768, "final_val_loss": loss}))
+    text = hw7.separate_run_check(tmp_path, settings, [1, 2], per_budget)
     assert "6.56, 6.61" in text and "largest difference 3.0e-02" in text
-    other = json.dumps({"command": command.replace("--lr 0.001", "--lr 0.003"), "samples": 768})
-    (tmp_path / "size-128-batch-128-s2" / "summary.json").write_text(other)
-    assert hw7.separate_run_check(tmp_path, argv, [1, 2], per_budget) == ""
+    other = json.loads((tmp_path / "size-128-batch-128-s2" / "config.json").read_text())
+    other["lr"] = 0.003
+    (tmp_path / "size-128-batch-128-s2" / "config.json").write_text(json.dumps(other))
+    assert hw7.separate_run_check(tmp_path, settings, [1, 2], per_budget) == ""
 
 
 # --- rnn-lm and generate from Python; resume exact; one line for each mistake ----------------

@@ -18,6 +18,7 @@ contradict it, so rnn-lm refuses them.
 from __future__ import annotations
 
 import math
+import os
 import statistics
 import time
 from dataclasses import dataclass
@@ -281,6 +282,11 @@ def train(settings: Settings, run_dir: Path | str | None = None, **options: Any)
             "eval_every_steps": config.fit.eval_every,
             "train_sequences": train_size,
             "val_sequences": len(valid),
+            # Timing conditions, for answers that compare wall times: threads, and the
+            # machine's 1-minute load average when training started (and, below, ended).
+            "threads": torch.get_num_threads(),
+            "cpu_count": os.cpu_count(),
+            "load_average_start": round(os.getloadavg()[0], 2),
         }
     )
     val_set = (
@@ -321,6 +327,7 @@ def train(settings: Settings, run_dir: Path | str | None = None, **options: Any)
         vocab_size=vocab,
         sequences_read=result.samples,  # whole batches: can pass num_sequences by a partial one
         passes=round(result.samples / train_size, 4),
+        load_average_end=round(os.getloadavg()[0], 2),
         **timer.summary(),
         curve=curve,
     )
