@@ -69,3 +69,69 @@ def generate_samples(
             for _ in range(n)
         ]
     return out
+
+
+# -- measured properties of a text, for samples and real text alike ------------------------
+
+
+def unigram_entropy(sequences: torch.Tensor, vocab: int) -> float:
+    """Entropy (nats/token) of the token frequencies of the predicted positions (all but the
+    first of each sequence): the loss of the best model that ignores context."""
+    counts = torch.bincount(sequences[:, 1:].reshape(-1), minlength=vocab).double()
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * p.log()).sum())
+
+
+def distinct_fraction(tokens: list[int], n: int = 1) -> float:
+    """Distinct n-grams / n-grams (1 = no n-gram repeats)."""
+    grams = [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+    return len(set(grams)) / max(1, len(grams))
+
+
+def repeated_ngrams(tokens: list[int], n: int = 4) -> float:
+    """Fraction of the n-grams of a text that already occurred earlier in it (loops -> 1)."""
+    return 1.0 - distinct_fraction(tokens, n) if len(tokens) >= n else 0.0
+
+
+def continuation_loss(model, prompt: torch.Tensor, continuation: torch.Tensor) -> float:
+    """Mean cross-entropy (nats/token) of the continuation's tokens under the model."""
+    tokens = torch.cat([prompt, continuation]).unsqueeze(0)
+    with torch.no_grad():
+        logits, _, _ = model(tokens)
+    start = len(prompt) - 1  # the logits at position t predict token t + 1
+    return float(
+        torch.nn.functional.cross_entropy(logits[0, start:-1].float(), tokens[0, start + 1 :])
+    )
+
+
+MEASURES = {
+    "distinct": "distinct-token fraction",
+    "distinct 2-grams": "distinct 2-gram fraction",
+    "repeated 4-grams": "repeated 4-gram fraction",
+    "loss": "per-token loss under the model",
+}
+
+
+def measure(model, prompt: torch.Tensor, continuation: torch.Tensor) -> dict[str, float]:
+    ids = continuation.tolist()
+    return {
+        "distinct": distinct_fraction(ids),
+        "distinct 2-grams": distinct_fraction(ids, 2),
+        "repeated 4-grams": repeated_ngrams(ids),
+        "loss": continuation_loss(model, prompt, continuation),
+    }
+
+
+def split_loss(model, sequences: torch.Tensor, batch: int = 128) -> float:
+    """Mean next-token cross-entropy (nats/token) over every predicted token of a split."""
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for i in range(0, len(sequences), batch):
+            tokens = sequences[i : i + batch]
+            logits, _, _ = model(tokens)
+            targets = tokens[:, 1:].reshape(-1)
+            flat = logits[:, :-1].reshape(-1, logits.shape[-1]).float()
+            total += float(torch.nn.functional.cross_entropy(flat, targets, reduction="sum"))
+            count += len(targets)
+    return total / count

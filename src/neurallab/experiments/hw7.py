@@ -32,6 +32,14 @@ from typing import Any
 import torch
 
 from neurallab.data import stories
+from neurallab.engine.generation import (  # noqa: F401  (the tests read them here too)
+    MEASURES,
+    distinct_fraction,
+    measure,
+    repeated_ngrams,
+    split_loss,
+    unigram_entropy,
+)
 from neurallab.experiments.base import Answer, Budget, Question, markdown_table
 from neurallab.experiments.stats import Comparison, compare, fmt, summarize
 from neurallab.experiments.sweep import SweepResult, run_slug, sweep
@@ -191,13 +199,21 @@ def conditions(records: Sequence[RunRecord]) -> str:
         r.summary[k] for r in records for k in ("load_average_start", "load_average_end")
         if k in r.summary
     ]  # fmt: skip
-    text = f"Precision {'/'.join(precisions)} ({'the course' if precisions == ['fp32'] else 'asked for'})."
-    if threads:
+    course = "the course's" if precisions == ["fp32"] else "asked for"
+    text = f"Precision {'/'.join(precisions)} ({course})."
+    if threads and loads:
+        # The 1-minute load average counts the run itself: above its threads, others ran too.
+        busy = max(loads) > max(threads) + 0.5
         text += (
             f" Runs one at a time in one process, {'/'.join(map(str, threads))} PyTorch "
             f"thread(s) on {records[0].summary.get('cpu_count')} CPUs; 1-minute load average "
-            f"{min(loads):.2f} to {max(loads):.2f} at the runs' starts and ends (above the "
-            "thread count: something else was running)."
+            f"{min(loads):.2f} to {max(loads):.2f} at the runs' starts and ends ("
+            + (
+                "other processes were running: times are slower than on a quiet machine)"
+                if busy
+                else "nothing else of note ran)"
+            )
+            + "."
         )
     return text
 
@@ -495,6 +511,53 @@ def new_and_repeated(n: int, train_size: int) -> str:
     return f"{n:,} read: {new:,} new, {again:,} repeats ({n / train_size:.2f} passes)"
 
 
+# How Q3 reads four budgets from one run per seed (the answer states it).
+Q3_METHOD = (
+    "How the four budgets are run: one run per seed of {longest:,} sequences, validated every "
+    "{every} steps ({seen:,} sequences) and read at its 1st, 2nd, 5th and 10th validation (a "
+    "budget ends where a step ends; after a pass over the training sequences, whose last batch "
+    "is partial, the numbers are no longer round). The learning rate is constant, the data "
+    "order depends only on the seed and the epoch, and validation changes neither the weights "
+    "nor any random state, so after n sequences this run is in exactly the state of a separate "
+    "n-sequence run of the same seed (`tests/test_answers_hw7.py` checks this on small runs). "
+    "The final training loss of an n-sequence run (the course's mean over its last tenth) is "
+    "recomputed from the logged batch losses."
+)
+
+
+def _q3_data_note(budgets: list[int], train_size: int) -> str:
+    repeats = [n for n in budgets if n > train_size]
+    if not repeats:
+        return (
+            f"Every budget here reads fewer sequences than the {train_size:,} training "
+            "sequences: more sequences means new data, as the handout intends."
+        )
+    return (
+        f"Budgets from {repeats[0]:,} sequences pass the {train_size:,} training sequences, so "
+        "beyond them the run rereads sequences it has seen: a fall past that point measures "
+        "repetition, not new data (table: new vs repeats)."
+    )
+
+
+def _q3_plots(out: Path, budgets: list[int], per_budget: dict, seeds: list[int]) -> list[Path]:
+    """Training and validation loss against the budget, per seed and their mean."""
+    run, images = Run(out), []
+    for kind, idx in (("training", 0), ("validation", 1)):
+        series = {
+            f"seed {s}": (budgets, [per_budget[n][i][idx] for n in budgets])
+            for i, s in enumerate(seeds)
+        }
+        series["mean"] = (
+            budgets,
+            [statistics.fmean(x[idx] for x in per_budget[n]) for n in budgets],
+        )
+        figure = line_plot(
+            series, f"HW7 §5 Q3: {kind} loss", "num_sequences", "cross-entropy (nats/token)"
+        )
+        images.append(run.save_figure(figure, f"{kind}_loss.png"))
+    return images
+
+
 def q3(budget: Budget, out: Path) -> Answer:
     p = plan(budget)
     seeds = budget.seeds(p.seeds, default=SEED)
@@ -520,34 +583,7 @@ def q3(budget: Budget, out: Path) -> Answer:
          summarize([v for _, v in per_budget[n]]).text(), ", ".join(fmt(v) for _, v in per_budget[n])]
         for n in budgets
     ]  # fmt: skip
-    repeats = [n for n in budgets if n > train_size]
-    data_note = (
-        f"Every budget here reads fewer sequences than the {train_size:,} training sequences: "
-        "more sequences means new data, as the handout intends."
-        if not repeats
-        else f"Budgets from {repeats[0]:,} sequences pass the {train_size:,} training sequences, "
-        "so beyond them the run rereads sequences it has seen: a fall past that point measures "
-        "repetition, not new data (table: new vs repeats)."
-    )
-    plots = {}
-    for kind, idx in (("training", 0), ("validation", 1)):
-        series = {
-            f"seed {s}": (budgets, [per_budget[n][i][idx] for n in budgets])
-            for i, s in enumerate(seeds)
-        }
-        series["mean"] = (
-            budgets,
-            [statistics.fmean(x[idx] for x in per_budget[n]) for n in budgets],
-        )
-        plots[kind] = series
-    run = Run(out)
-    images = [
-        run.save_figure(
-            line_plot(s, f"HW7 §5 Q3: {k} loss", "num_sequences", "cross-entropy (nats/token)"),
-            f"{k}_loss.png",
-        )
-        for k, s in plots.items()
-    ]
+    images = _q3_plots(out, budgets, per_budget, seeds)
     handout = "10,000 / 20,000 / 50,000 / 100,000 sequences"
     every = settings.eval_every
     return Answer(
@@ -555,17 +591,8 @@ def q3(budget: Budget, out: Path) -> Answer:
             f"num_sequences {', '.join(f'{n:,}' for n in budgets)} (the handout's 1:2:5:10), "
             f"size 128, batch 128, {len(seeds)} seeds; {_budget_note(budget, handout)}. "
             f"{passes(budget, train_size, 'Longest budget', QUICK.q3_sequences, FULL.q3_sequences)}. "
-            f"{conditions(records)}\n\n**New data or repeats.** {data_note}\n\n"
-            f"How the four budgets are run: one run per seed of {longest:,} sequences, validated "
-            f"every {every} steps ({every * 128:,} sequences) and read at its 1st, 2nd, 5th and "
-            "10th validation (a budget ends where a step ends; after a pass over the training "
-            "sequences, whose last batch is partial, the numbers are no longer round). The "
-            "learning rate is constant, the data order depends only on the seed and the epoch, "
-            "and validation changes neither the weights nor any random state, so after n "
-            "sequences this run is in exactly the state of a separate n-sequence run of the same "
-            "seed (`tests/test_answers_hw7.py` checks this on small runs). The final training "
-            "loss of an n-sequence run (the course's mean over its last tenth) is recomputed "
-            "from the logged batch losses."
+            f"{conditions(records)}\n\n**New data or repeats.** {_q3_data_note(budgets, train_size)}\n\n"
+            + Q3_METHOD.format(longest=longest, every=every, seen=every * 128)
             + separate_run_check(out.parent / "runs", settings, seeds, per_budget)
             + f"\n\n**Validation.**{val_sentence}\n\n**Training.**{train_sentence}"
         ),
@@ -603,54 +630,6 @@ def q3(budget: Budget, out: Path) -> Answer:
 # Q4: the long run and its samples, with measured properties.
 
 
-def unigram_entropy(sequences: torch.Tensor, vocab: int) -> float:
-    """Entropy (nats/token) of the token frequencies of the predicted positions (all but the
-    first of each sequence): the loss of the best model that ignores context."""
-    counts = torch.bincount(sequences[:, 1:].reshape(-1), minlength=vocab).double()
-    p = counts[counts > 0] / counts.sum()
-    return float(-(p * p.log()).sum())
-
-
-def distinct_fraction(tokens: list[int], n: int = 1) -> float:
-    """Distinct n-grams / n-grams (1 = no n-gram repeats)."""
-    grams = [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
-    return len(set(grams)) / max(1, len(grams))
-
-
-def repeated_ngrams(tokens: list[int], n: int = 4) -> float:
-    """Fraction of the n-grams of a text that already occurred earlier in it (loops -> 1)."""
-    return 1.0 - distinct_fraction(tokens, n) if len(tokens) >= n else 0.0
-
-
-def continuation_loss(model, prompt: torch.Tensor, continuation: torch.Tensor) -> float:
-    """Mean cross-entropy (nats/token) of the continuation's tokens under the model."""
-    tokens = torch.cat([prompt, continuation]).unsqueeze(0)
-    with torch.no_grad():
-        logits, _, _ = model(tokens)
-    start = len(prompt) - 1  # the logits at position t predict token t + 1
-    return float(
-        torch.nn.functional.cross_entropy(logits[0, start:-1].float(), tokens[0, start + 1 :])
-    )
-
-
-MEASURES = {
-    "distinct": "distinct-token fraction",
-    "distinct 2-grams": "distinct 2-gram fraction",
-    "repeated 4-grams": "repeated 4-gram fraction",
-    "loss": "per-token loss under the model",
-}
-
-
-def measure(model, prompt: torch.Tensor, continuation: torch.Tensor) -> dict[str, float]:
-    ids = continuation.tolist()
-    return {
-        "distinct": distinct_fraction(ids),
-        "distinct 2-grams": distinct_fraction(ids, 2),
-        "repeated 4-grams": repeated_ngrams(ids),
-        "loss": continuation_loss(model, prompt, continuation),
-    }
-
-
 def sample_statistics(
     model, valid: torch.Tensor, prompts: int, prompt_len: int, length: int, seed: int
 ) -> dict[str, dict[str, list[float]]]:
@@ -684,21 +663,6 @@ def best_temperature(stats: dict[str, dict[str, list[float]]], key: str) -> tupl
     return best, compare(
         best, gaps[best], runner_up, gaps[runner_up], gap_name, paired=True, unit="prompts"
     )
-
-
-def split_loss(model, sequences: torch.Tensor, batch: int = 128) -> float:
-    """Mean next-token cross-entropy (nats/token) over every predicted token of a split."""
-    model.eval()
-    total, count = 0.0, 0
-    with torch.no_grad():
-        for i in range(0, len(sequences), batch):
-            tokens = sequences[i : i + batch]
-            logits, _, _ = model(tokens)
-            targets = tokens[:, 1:].reshape(-1)
-            flat = logits[:, :-1].reshape(-1, logits.shape[-1]).float()
-            total += float(torch.nn.functional.cross_entropy(flat, targets, reduction="sum"))
-            count += len(targets)
-    return total / count
 
 
 def shown_samples(model, tokenizer, seed: int, length: int = 64, per_t: int = 3) -> list[list]:
@@ -741,62 +705,97 @@ def q4_claims(stats: dict, best: str) -> tuple[list, dict[str, Comparison]]:
     return verdicts, c
 
 
-def q4(budget: Budget, out: Path) -> Answer:
-    p = plan(budget)
-    (seed,) = budget.seeds(1, default=SEED)
-    rec = budget.train(
-        q4_run(budget).replace(seed=seed),
-        out.parent / "runs" / f"long-s{seed}",
-        f"rnn-lm-long-s{seed}",
+@dataclass
+class Q4Measured:
+    """What Q4 measured on the long run's final weights."""
+
+    rec: RunRecord
+    seed: int
+    val_loss: float  # whole validation split
+    entropy: float  # unigram entropy of the validation split
+    valid_size: int
+    samples: list[list]  # the shown samples with their measures
+    stats: dict[str, dict[str, list[float]]]  # per temperature and real text, per prompt
+    best: dict[str, tuple[str, Comparison]]
+    best_label: str
+    claims: dict[str, Comparison]
+    n_prompts: int = 12
+
+
+def _q4_text(budget: Budget, m: Q4Measured) -> str:
+    p, c, best = plan(budget), m.claims, m.best
+    handout = "250,000 sequences, batch 128, size 512, dk = dv = 256, learning rate 1e-3"
+    which = (
+        "the handout's budget" if not budget.quick else f"--quick budget (the handout: {handout})"
     )
+    this_run = passes(
+        budget, _train_size([m.rec]), "This run", QUICK.q4_sequences, FULL.q4_sequences
+    )
+    return (
+        f"**(a)** {p.q4_sequences:,} sequences, batch {p.q4_batch}, size {p.q4_size}, dk = dv = "
+        f"{p.q4_keys}, seed {m.seed}, constant learning rate {p.q4_lr:g}; {which}. {this_run}. "
+        f"{conditions([m.rec])} The final weights score **{fmt(m.val_loss, 4)}** nats/token over "
+        f"the whole validation split ({m.valid_size:,} sequences), whose unigram entropy (the "
+        f"loss of the best model that ignores context) is **{fmt(m.entropy, 4)}**: "
+        f"{fmt(m.entropy - m.val_loss, 3)} nats/token below it (the handout's TinyStories run: "
+        f"validation 2.28). The course's validation loss (its first batch) is "
+        f"{fmt(m.rec.summary['final_val_loss'], 4)}.\n\n"
+        f'**(b)** 64 new tokens for the corpus-fitting prompt "{PROMPT}" and for the handout\'s '
+        f'"{HANDOUT_PROMPT}" (which does not fit news text), in the first table with each '
+        "sample's measured properties: how many of its tokens and 2-grams are distinct, how many "
+        "of its 4-grams repeat earlier ones, and its per-token loss under the model itself (a "
+        "loop is far too predictable, noise far too surprising). Whether they are 'very "
+        "compelling' is a reader's judgment; the measures and the real continuations' values "
+        "(second table) are the evidence.\n\n"
+        f"**(c)** Measured on 64-token continuations of the first 16 tokens of {m.n_prompts} "
+        "validation sequences (the same prompts for each temperature, the real continuations as "
+        "reference; the pairs in these comparisons are prompts, not seeds):\n\n"
+        f"- loops: {signed(c['loops'])}\n- variety: {signed(c['varies'])}\n"
+        f"- drift: {signed(c['drifts'])}\n\n"
+        "The best temperature is the one whose samples are closest to real text, on per-token "
+        f"loss and on distinct tokens: {m.best_label}. Closest on loss: "
+        f"{signed(best['loss'][1])}; on distinct tokens: {signed(best['distinct'][1])}."
+    )
+
+
+def _q4_tables(m: Q4Measured) -> list[str]:
+    s = m.rec.summary
+    per_prompt = [
+        [label] + [summarize(v[k]).text() for k in MEASURES] for label, v in m.stats.items()
+    ]
+    losses = ["train loss", "course's validation loss (first batch)", "validation loss (whole split)",
+              "unigram entropy", "below it", "training incl. validation (s)", "training steps alone (s)"]  # fmt: skip
+    numbers = [s["final_train_loss"], s["final_val_loss"], m.val_loss, m.entropy,
+               m.entropy - m.val_loss, m.rec.train_seconds, s["train_step_seconds"]]  # fmt: skip
+    return [
+        markdown_table(["sample", "text", *MEASURES.values()], m.samples),
+        markdown_table(["continuation", *MEASURES.values()], per_prompt),
+        markdown_table(losses, [numbers]),
+    ]
+
+
+def q4(budget: Budget, out: Path) -> Answer:
+    (seed,) = budget.seeds(1, default=SEED)
+    run_dir = out.parent / "runs" / f"long-s{seed}"
+    rec = budget.train(q4_run(budget).replace(seed=seed), run_dir, f"rnn-lm-long-s{seed}")
     model, tokenizer = rnn_lm.load_with_tokenizer(rec.checkpoint)  # final weights, as the table
     valid = torch.stack(stories.read_sequences(stories.default_paths()["valid"]))
-    entropy, val_loss = unigram_entropy(valid, tokenizer.get_vocab_size()), split_loss(model, valid)
-    samples = shown_samples(model, tokenizer, seed)
-    n_prompts = 12
-    stats = sample_statistics(model, valid, n_prompts, 16, 64, seed)
+    stats = sample_statistics(model, valid, 12, 16, 64, seed)
     best = {k: best_temperature(stats, k) for k in ("loss", "distinct")}
-    best_label = (
+    same = best["loss"][0] == best["distinct"][0]
+    label = (
         best["loss"][0]
-        if best["loss"][0] == best["distinct"][0]
+        if same
         else f"{best['loss'][0]} (loss), {best['distinct'][0]} (distinct tokens)"
     )
-    verdicts, c = q4_claims(stats, best_label)
-    train_size = _train_size([rec])
-    handout = "250,000 sequences, batch 128, size 512, dk = dv = 256, learning rate 1e-3"
-    s = rec.summary
+    verdicts, claims = q4_claims(stats, label)
+    m = Q4Measured(
+        rec, seed, split_loss(model, valid), unigram_entropy(valid, tokenizer.get_vocab_size()),
+        len(valid), shown_samples(model, tokenizer, seed), stats, best, label, claims,
+    )  # fmt: skip
+    real, t0 = stats["validation text"]["repeated 4-grams"], stats["T = 0"]["repeated 4-grams"]
     return Answer(
-        text=(
-            f"**(a)** {p.q4_sequences:,} sequences, batch {p.q4_batch}, size {p.q4_size}, dk = dv "
-            f"= {p.q4_keys}, seed {seed}, constant learning rate {p.q4_lr:g}; "
-            + (
-                "the handout's budget"
-                if not budget.quick
-                else f"--quick budget (the handout: {handout})"
-            )
-            + f". {passes(budget, train_size, 'This run', QUICK.q4_sequences, FULL.q4_sequences)}. "
-            f"{conditions([rec])} The final weights score **{fmt(val_loss, 4)}** nats/token over "
-            f"the whole validation split ({len(valid):,} sequences), whose unigram entropy (the loss "
-            f"of the best model that ignores context) is **{fmt(entropy, 4)}**: "
-            f"{fmt(entropy - val_loss, 3)} nats/token below it (the handout's TinyStories run: "
-            f"validation 2.28). The course's validation loss (its first batch) is "
-            f"{fmt(s['final_val_loss'], 4)}.\n\n"
-            f'**(b)** 64 new tokens for the corpus-fitting prompt "{PROMPT}" and for the '
-            f'handout\'s "{HANDOUT_PROMPT}" (which does not fit news text), in the first table '
-            "with each sample's measured properties: how many of its tokens and 2-grams are "
-            "distinct, how many of its 4-grams repeat earlier ones, and its per-token loss under "
-            "the model itself (a loop is far too predictable, noise far too surprising). Whether "
-            "they are 'very compelling' is a reader's judgment; the measures and the real "
-            "continuations' values (second table) are the evidence.\n\n"
-            f"**(c)** Measured on 64-token continuations of the first 16 tokens of {n_prompts} "
-            "validation sequences (the same prompts for each temperature, the real continuations "
-            "as reference; the pairs in these comparisons are prompts, not seeds):\n\n"
-            f"- loops: {signed(c['loops'])}\n- variety: {signed(c['varies'])}\n"
-            f"- drift: {signed(c['drifts'])}\n\n"
-            "The best temperature is the one whose samples are closest to real text, on per-token "
-            f"loss and on distinct tokens: {best_label}. Closest on loss: {signed(best['loss'][1])}; "
-            f"on distinct tokens: {signed(best['distinct'][1])}."
-        ),
+        text=_q4_text(budget, m),
         commands=[
             rec.command,
             *(
@@ -805,54 +804,22 @@ def q4(budget: Budget, out: Path) -> Answer:
                 for i, text in enumerate((PROMPT, HANDOUT_PROMPT))
             ),
         ],
-        tables=[
-            markdown_table(["sample", "text", *MEASURES.values()], samples),
-            markdown_table(
-                ["continuation", *MEASURES.values()],
-                [
-                    [label] + [summarize(v[k]).text() for k in MEASURES]
-                    for label, v in stats.items()
-                ],
-            ),
-            markdown_table(
-                [
-                    "train loss",
-                    "course's validation loss (first batch)",
-                    "validation loss (whole split)",
-                    "unigram entropy",
-                    "below it",
-                    "training incl. validation (s)",
-                    "training steps alone (s)",
-                ],
-                [
-                    [
-                        s["final_train_loss"],
-                        s["final_val_loss"],
-                        val_loss,
-                        entropy,
-                        entropy - val_loss,
-                        rec.train_seconds,
-                        s["train_step_seconds"],
-                    ]
-                ],
-            ),  # fmt: skip
-        ],
+        tables=_q4_tables(m),
         metrics={
-            "final_train_loss": s["final_train_loss"],
-            "final_val_loss": val_loss,
-            "unigram_entropy": entropy,
-            "nats_below_unigram": entropy - val_loss,
-            "passes": s.get("passes"),
+            "final_train_loss": rec.summary["final_train_loss"],
+            "final_val_loss": m.val_loss,
+            "unigram_entropy": m.entropy,
+            "nats_below_unigram": m.entropy - m.val_loss,
+            "passes": rec.summary.get("passes"),
             "sample_measures": {
-                label: {k: summarize(v[k]).mean for k in MEASURES} for label, v in stats.items()
+                lbl: {k: summarize(v[k]).mean for k in MEASURES} for lbl, v in stats.items()
             },
         },
         verdicts=verdicts,
         key_result=(
-            f"validation loss {fmt(val_loss, 3)} vs unigram entropy {fmt(entropy, 3)}; "
-            f"T = 0 repeated 4-grams {fmt(summarize(stats['T = 0']['repeated 4-grams']).mean)} vs "
-            f"real text {fmt(summarize(stats['validation text']['repeated 4-grams']).mean)}; "
-            f"closest to real text: {best_label}"
+            f"validation loss {fmt(m.val_loss, 3)} vs unigram entropy {fmt(m.entropy, 3)}; "
+            f"T = 0 repeated 4-grams {fmt(statistics.fmean(t0))} vs real text "
+            f"{fmt(statistics.fmean(real))}; closest to real text: {label}"
         ),
     )
 
