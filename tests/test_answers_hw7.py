@@ -371,3 +371,41 @@ def test_rnn_lm_refuses_named_data_without_its_validation_binary_files_and_bad_i
         ],
     )
     assert "bad.json, row 4" in line and "5000" in line and "1024" in line
+
+
+# --- issue 22: Q4's claims are measured, its "compelling" a written judgment; conditions ----
+
+
+def test_q4_claims_flip_with_made_up_measures_and_compelling_is_never_a_verdict():
+    from neurallab.experiments.verdict import AGREES, DISAGREES, WRITTEN
+
+    def stats(rep0, rep8, dist0, dist8, loss3, loss8):
+        vary = [0.0, 0.01, -0.01, 0.02, -0.02]
+        row = lambda rep, dist, loss: {  # noqa: E731
+            "repeated 4-grams": [rep + v for v in vary],
+            "distinct 2-grams": [dist + v for v in vary],
+            "loss": [loss + v for v in vary],
+        }
+        return {"T = 0": row(rep0, dist0, 1.0), "T = 0.3": row(0.3, 0.5, loss3),
+                "T = 0.8": row(rep8, dist8, loss8)}  # fmt: skip
+
+    verdicts, _ = hw7.q4_claims(stats(0.8, 0.1, 0.2, 0.9, 2.0, 3.5), "T = 0.8")
+    assert [v.outcome for v in verdicts[:3]] == [AGREES] * 3
+    assert verdicts[0].key_result.endswith("more repetitive") and "0.7" in verdicts[0].key_result
+    verdicts, _ = hw7.q4_claims(stats(0.1, 0.8, 0.9, 0.2, 3.5, 2.0), "T = 0")
+    assert [v.outcome for v in verdicts[:3]] == [DISAGREES] * 3
+    assert verdicts[3].outcome == WRITTEN and "compelling" in verdicts[3].expectation
+
+
+def test_conditions_state_precision_threads_and_whether_others_ran():
+    settings = rnn_lm.Settings()
+
+    def rec(load, precision="fp32"):
+        summary = {"threads": 1, "cpu_count": 2, "load_average_start": load,
+                   "load_average_end": load}  # fmt: skip
+        return RunRecord("rnn-lm", settings.replace(precision=precision), None, summary, None)
+
+    quiet, busy = hw7.conditions([rec(0.9)]), hw7.conditions([rec(4.2)])
+    assert "Precision fp32 (the course's)" in quiet and "1 PyTorch thread" in quiet
+    assert "nothing else of note ran" in quiet and "other processes were running" in busy
+    assert "bf16 (asked for)" in hw7.conditions([rec(0.9, "bf16")])

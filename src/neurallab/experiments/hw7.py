@@ -21,6 +21,7 @@ generated from a comparison over seeds or prompts (`experiments.stats`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import statistics
@@ -43,7 +44,7 @@ from neurallab.engine.generation import (  # noqa: F401  (the tests read them he
 from neurallab.experiments.base import Answer, Budget, Question, markdown_table
 from neurallab.experiments.stats import Comparison, compare, fmt, summarize
 from neurallab.experiments.sweep import SweepResult, run_slug, sweep
-from neurallab.experiments.verdict import expect_direction, written
+from neurallab.experiments.verdict import Verdict, expect_direction, written
 from neurallab.programs import rnn_lm
 from neurallab.programs.run import History, RunRecord
 from neurallab.report.plots import line_plot
@@ -164,15 +165,21 @@ def peak_val_loss(run: dict[str, Any] | RunRecord) -> float:
     return max(_summary(run)["curve"]["val_loss"])
 
 
-def signed(c: Comparison, digits: int = 3) -> str:
-    """'A minus B: -0.520 (95% CI -0.777 to -0.262): lower', the difference printed with the
-    sign its interval has; 'not resolved' when the interval holds 0."""
+def signed(c: Comparison, higher: str = "higher", lower: str = "lower", digits: int = 3) -> str:
+    """'A minus B on m: -0.520 (95% CI -0.777 to -0.262): lower': the difference printed with
+    the sign its interval has; 'not resolved' when the interval holds 0."""
     ci = c.interval
     interval = (
         "no interval" if ci is None else f"95% CI {fmt(ci[0], digits)} to {fmt(ci[1], digits)}"
     )
-    word = {1: "higher", -1: "lower", 0: "not resolved"}[c.direction]
+    word = {1: higher, -1: lower, 0: "not resolved"}[c.direction]
     return f"{c.a} minus {c.b} on {c.metric}: {fmt(c.diff, digits)} ({interval}): {word}"
+
+
+def expect(claim: str, c: Comparison, expected: int, reason: str = "", **words: str) -> Verdict:
+    """`expect_direction`, its key result the signed difference."""
+    verdict = expect_direction(claim, c, expected, reason, **words)
+    return dataclasses.replace(verdict, key_result=signed(c, **words))
 
 
 def signed_steps(
@@ -330,9 +337,7 @@ def q1(budget: Budget, out: Path) -> Answer:
             f"val_loss_size{s}": res.summary(n, "final_val_loss").mean
             for s, n in zip(SIZES, names, strict=True)
         },
-        verdicts=[
-            expect_direction(CLAIMS["Q1"], val_steps[-1], expected=-1, reason=f"{n_passes}{far}")
-        ],
+        verdicts=[expect(CLAIMS["Q1"], val_steps[-1], expected=-1, reason=f"{n_passes}{far}")],
         key_result=f"validation loss, {signed(val_steps[-1])}",
     )
 
@@ -414,7 +419,7 @@ def q2(budget: Budget, out: Path) -> Answer:
             f"**(c)** Measured here (batch 256 against 32): increasing the batch size leads to "
             f"**{faster}** training, **{performance}** in performance after the same number of "
             f"sequences, and **{stable}** stable training.\n\n"
-            f"- Speed: {signed(speed)}\n- Performance: {signed(loss)}\n"
+            f"- Speed: {signed(speed, 'slower', 'faster')}\n- Performance: {signed(loss)}\n"
             "- Stability (standard deviation of step-to-step changes of the batch loss): "
             + (signed(jitter) if measurable else "not measurable (a run needs three steps)")
             + "\n\n"
@@ -442,7 +447,7 @@ def q2(budget: Budget, out: Path) -> Answer:
             for b in BATCHES
         },
         verdicts=[
-            expect_direction(
+            expect(
                 CLAIMS["Q2"],
                 speed,
                 expected=-1,
@@ -615,7 +620,7 @@ def q3(budget: Budget, out: Path) -> Answer:
             "train_sequences": train_size,
         },
         verdicts=[
-            expect_direction(
+            expect(
                 CLAIMS["Q3"],
                 val_steps[-1],
                 expected=-1,
@@ -697,9 +702,9 @@ def q4_claims(stats: dict, best: str) -> tuple[list, dict[str, Comparison]]:
         "drifts": compare(t8, stats[t8]["loss"], t3, stats[t3]["loss"], "per-token loss of the samples under the model", True, "prompts"),
     }  # fmt: skip
     verdicts = [
-        expect_direction(CLAIMS["Q4 loops"], c["loops"], +1, higher="more repetitive", lower="less repetitive"),
-        expect_direction(CLAIMS["Q4 varies"], c["varies"], +1, higher="more varied", lower="less varied"),
-        expect_direction(CLAIMS["Q4 drifts"], c["drifts"], +1, higher="less likely", lower="more likely"),
+        expect(CLAIMS["Q4 loops"], c["loops"], +1, higher="more repetitive", lower="less repetitive"),
+        expect(CLAIMS["Q4 varies"], c["varies"], +1, higher="more varied", lower="less varied"),
+        expect(CLAIMS["Q4 drifts"], c["drifts"], +1, higher="less likely", lower="more likely"),
         written(CLAIMS["Q4 compelling"], f"samples shown with their measures; closest to real text on loss and variety: {best}"),
     ]  # fmt: skip
     return verdicts, c
