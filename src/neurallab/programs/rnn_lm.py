@@ -92,8 +92,8 @@ class Settings(TrainSettings):
         super().__post_init__()
         if self.num_sequences < self.batch_size:
             raise UserError(
-                f"{self._where()}num_sequences: {self.num_sequences} is smaller than batch_size "
-                f"{self.batch_size}: not one batch would be trained"
+                f"{self._where()}num_sequences: --num_sequences {self.num_sequences} is smaller "
+                f"than --batch_size {self.batch_size}: not one batch would be trained"
             )
         if self.train_data is not None and self.val_data is None:
             raise UserError(
