@@ -742,7 +742,8 @@ def _q4_text(budget: Budget, m: Q4Measured) -> str:
         f"{conditions([m.rec])} The final weights score **{fmt(m.val_loss, 4)}** nats/token over "
         f"the whole validation split ({m.valid_size:,} sequences), whose unigram entropy (the "
         f"loss of the best model that ignores context) is **{fmt(m.entropy, 4)}**: "
-        f"{fmt(m.entropy - m.val_loss, 3)} nats/token below it (the handout's TinyStories run: "
+        f"{fmt(abs(m.entropy - m.val_loss), 3)} nats/token "
+        f"{'below' if m.val_loss < m.entropy else 'above'} it (the handout's TinyStories run: "
         f"validation 2.28). The course's validation loss (its first batch) is "
         f"{fmt(m.rec.summary['final_val_loss'], 4)}.\n\n"
         f'**(b)** 64 new tokens for the corpus-fitting prompt "{PROMPT}" and for the handout\'s '
