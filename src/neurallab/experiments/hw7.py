@@ -598,7 +598,7 @@ def q3(budget: Budget, out: Path) -> Answer:
             f"{passes(budget, train_size, 'Longest budget', QUICK.q3_sequences, FULL.q3_sequences)}. "
             f"{conditions(records)}\n\n**New data or repeats.** {_q3_data_note(budgets, train_size)}\n\n"
             + Q3_METHOD.format(longest=longest, every=every, seen=every * 128)
-            + separate_run_check(out.parent / "runs", settings, seeds, per_budget)
+            + separate_run_check(out.parent / "runs", records[0].settings, seeds, per_budget)
             + f"\n\n**Validation.**{val_sentence}\n\n**Training.**{train_sentence}"
         ),
         commands=res.commands,
