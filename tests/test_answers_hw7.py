@@ -331,6 +331,10 @@ def test_generate_names_a_checkpoint_of_another_program_and_a_folder_without_one
     line = _one_error_line(capsys, ["generate", "--checkpoint", str(empty)])
     assert str(empty) in line and "best.pt" in line and "config.json" not in line
     assert "required" in _one_error_line(capsys, ["generate"])
+    notes = tmp_path / "notes.pt"
+    notes.write_text("not a checkpoint")
+    line = _one_error_line(capsys, ["generate", "--checkpoint", str(notes)])
+    assert str(notes) in line and "written by rnn-lm" in line
 
 
 def test_rnn_lm_refuses_named_data_without_its_validation_binary_files_and_bad_ids(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from neurallab.engine.checkpoint import CheckpointError
 from neurallab.engine.checkpoint import load as load_checkpoint
 from neurallab.engine.generation import generate_samples, load_language_model
 from neurallab.errors import UserError
@@ -57,7 +58,10 @@ def load_model(path: Path | str) -> tuple[Any, Any]:
     checkpoints named their model is read through its run folder's config.json, as then."""
     path = Path(path)
     if path.is_file():
-        state = load_checkpoint(path)
+        try:
+            state = load_checkpoint(path)
+        except CheckpointError as exc:  # one line: what the file is, and what was expected
+            raise UserError(f"{exc}; expected a best.pt or last.pt written by rnn-lm") from None
         legacy = isinstance(state, dict) and "model" in state and "program" not in state
         config = path.parent / "config.json"
         if legacy and config.exists() and "embed_dim" in json.loads(config.read_text()):
