@@ -10,6 +10,7 @@ import math
 import pytest
 import torch
 
+from kill_resume import kill_and_resume, logged, run_whole
 from neurallab.cli import main
 from neurallab.data import stories
 from neurallab.experiments import hw7
@@ -299,11 +300,6 @@ def test_rnn_lm_from_python_returns_its_files_and_loads_from_the_checkpoint_alon
 
 
 def test_rnn_lm_killed_and_resumed_logs_the_same_history_bit_for_bit(tmp_path):
-    import sys
-
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
-    from kill_resume import kill_and_resume, logged, run_whole
-
     data = _course_files(tmp_path, n_train=60)
     argv = [*data, *SMALL, "--batch_size", "8", "--lr", "0.01", "--num_sequences", "960",
             "--eval_every", "16", "--checkpoint_every", "5", "--lr_schedule", "cosine"]  # fmt: skip
