@@ -409,3 +409,9 @@ def test_conditions_state_precision_threads_and_whether_others_ran():
     assert "Precision fp32 (the course's)" in quiet and "1 PyTorch thread" in quiet
     assert "nothing else of note ran" in quiet and "other processes were running" in busy
     assert "bf16 (asked for)" in hw7.conditions([rec(0.9, "bf16")])
+
+
+def test_fraction_intervals_stay_inside_zero_and_one():
+    text = hw7._measure_text("repeated 4-grams", [0.0, 0.0, 0.0, 0.01, 0.0])
+    assert "95% CI 0 to" in text and "-" not in text
+    assert "-" in hw7._measure_text("loss", [-1.0, 0.0, 1.0])  # a loss is not a fraction

@@ -764,10 +764,19 @@ def _q4_text(budget: Budget, m: Q4Measured) -> str:
     )
 
 
+def _measure_text(key: str, values: list[float]) -> str:
+    """Mean over prompts with its 95% t-interval; a fraction's interval kept inside [0, 1]."""
+    summary = summarize(values)
+    if key == "loss" or summary.ci is None:
+        return summary.text()
+    low, high = max(0.0, summary.ci[0]), min(1.0, summary.ci[1])
+    return f"{fmt(summary.mean)} (95% CI {fmt(low)} to {fmt(high)}, n={summary.n}; within [0, 1])"
+
+
 def _q4_tables(m: Q4Measured) -> list[str]:
     s = m.rec.summary
     per_prompt = [
-        [label] + [summarize(v[k]).text() for k in MEASURES] for label, v in m.stats.items()
+        [label] + [_measure_text(k, v[k]) for k in MEASURES] for label, v in m.stats.items()
     ]
     losses = ["train loss", "course's validation loss (first batch)", "validation loss (whole split)",
               "unigram entropy", "below it", "training incl. validation (s)", "training steps alone (s)"]  # fmt: skip
