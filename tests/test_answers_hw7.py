@@ -415,3 +415,35 @@ def test_fraction_intervals_stay_inside_zero_and_one():
     text = hw7._measure_text("repeated 4-grams", [0.0, 0.0, 0.0, 0.01, 0.0])
     assert "95% CI 0 to" in text and "-" not in text
     assert "-" in hw7._measure_text("loss", [-1.0, 0.0, 1.0])  # a loss is not a fraction
+
+
+def test_every_section5_question_answers_from_records_at_a_tiny_plan(tmp_path, monkeypatch):
+    """Q1-Q4 end to end on tiny data: each builds settings, reads records, states passes over
+    the data's real size and the precision, and gives its verdicts."""
+    data = _course_files(tmp_path, n_train=60)
+    from neurallab.programs import run as program_run
+
+    make_tracker = program_run.make_tracker
+    monkeypatch.setattr(
+        program_run, "make_tracker", lambda kind, *a, **k: make_tracker("none", *a, **k)
+    )  # reproduce's runs keep their tracker; this test needs none
+    from neurallab.tracking.run import Run
+
+    monkeypatch.setattr(Run, "save_figure", lambda self, figure, name: self.dir / name)  # speed
+    tiny = hw7.Plan(
+        "--quick", 128, 1280, 64, q4_size=16, q4_keys=8, q4_lr=1e-2, q4_batch=16, seeds=2
+    )
+    monkeypatch.setattr(hw7, "QUICK", tiny)
+    monkeypatch.setattr(hw7, "SIZES", (8, 16))
+    monkeypatch.setattr(hw7, "BATCHES", (8, 16))
+    files = {"train_data": data[1], "val_data": data[3], "tokenizer": data[5], "dk": 8, "dv": 8}
+    budget = Budget(quick=True, overrides=files)
+    answers = {q: getattr(hw7, q)(budget, tmp_path / q) for q in ("q1", "q2", "q3", "q4")}
+    for q, answer in answers.items():
+        assert "over the 60 training sequences" in answer.text, q
+        assert "Precision fp32 (the course's)" in answer.text, q
+        assert answer.verdicts and answer.key_result, q
+    assert "128 sequences = 2.13 passes" in answers["q1"].text  # read from the data, not assumed
+    assert "120 read: 60 new, 60 repeats" in answers["q3"].tables[0]
+    assert "measures repetition, not new data" in answers["q3"].text
+    assert [v.outcome for v in answers["q4"].verdicts][-1] == "written answer"

@@ -307,7 +307,7 @@ def q1(budget: Budget, out: Path) -> Answer:
     far = " at --quick, far from 'enough data'" if budget.quick else ""
     return Answer(
         text=(
-            f"embed_dim = hidden_dim in 64/128/256/512 with dk = dv = 128 and batch 128, "
+            f"embed_dim = hidden_dim in {'/'.join(map(str, SIZES))} with dk = dv = {records[0].settings.dk} and batch 128, "
             f"{len(seeds)} seeds per size; {_budget_note(budget, '50,000 sequences')}. "
             f"{n_passes}. {conditions(records)} Plots: the mean over seeds.\n\n"
             f"**Final validation loss by size** (each size minus the one before):{val_sentence}"
@@ -409,7 +409,7 @@ def q2(budget: Budget, out: Path) -> Answer:
     n_passes = passes(budget, _train_size(records), "Per run", QUICK.sequences, FULL.sequences)
     return Answer(
         text=(
-            f"Size 128, dk = dv = 128, batch 32/64/128/256, {len(seeds)} seeds per batch size; "
+            f"Size 128, dk = dv = {records[0].settings.dk}, batch {'/'.join(map(str, BATCHES))}, {len(seeds)} seeds per batch size; "
             f"{_budget_note(budget, '50,000 sequences')}. {n_passes}. **Timing conditions.** "
             f"{conditions(records)} Times are of the training steps alone (forward, backward, "
             "clipping, update; validation and checkpoints excluded), summed over every step of "
