@@ -1,6 +1,8 @@
-"""HW7 answers: the readings follow their numbers, the demonstrations show what they claim,
-rnn-lm honours the flags it shows, and Q3's one-run-per-seed shortcut gives exactly the losses
-of separate runs."""
+"""HW7 answers: the readings follow their numbers (signed differences, verdicts that flip with
+made-up measures, intervals of fractions in [0, 1]), the demonstrations show what they claim,
+rnn-lm honours the flags it shows, Q3's one-run-per-seed shortcut gives exactly the losses of
+separate runs; rnn-lm and generate from Python (records equal to files, the model rebuilt from
+the checkpoint alone), resume exact after SIGKILL, and one line for each mistake."""
 
 from __future__ import annotations
 
