@@ -345,6 +345,8 @@ def test_rnn_lm_refuses_named_data_without_its_validation_binary_files_and_bad_i
     line = _one_error_line(capsys, [*base, *data[:2], "--run_dir", str(tmp_path / "a")])
     assert "val_data" in line and "train_data" in line
     assert not (tmp_path / "a").exists()  # refused before anything was written
+    line = _one_error_line(capsys, [*base, *data[2:4], "--run_dir", str(tmp_path / "a")])
+    assert "train_data: must be given with val_data" in line
     np.save(tmp_path / "x.npy", np.arange(10))
     line = _one_error_line(
         capsys,

@@ -95,10 +95,13 @@ class Settings(TrainSettings):
                 f"{self._where()}num_sequences: --num_sequences {self.num_sequences} is smaller "
                 f"than --batch_size {self.batch_size}: not one batch would be trained"
             )
-        if self.train_data is not None and self.val_data is None:
+        given = {"train_data": self.train_data, "val_data": self.val_data}
+        missing = [name for name, path in given.items() if path is None]
+        if len(missing) == 1:
+            other = next(name for name in given if name not in missing)
             raise UserError(
-                f"{self._where()}val_data: must be given with train_data {self.train_data} "
-                "(validating on the default BBC set would measure another corpus)"
+                f"{self._where()}{missing[0]}: must be given with {other} {given[other]} "
+                "(the default BBC set would mix two corpora in one run)"
             )
 
 
