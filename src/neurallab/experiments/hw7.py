@@ -307,7 +307,8 @@ def q1(budget: Budget, out: Path) -> Answer:
     far = " at --quick, far from 'enough data'" if budget.quick else ""
     return Answer(
         text=(
-            f"embed_dim = hidden_dim in {'/'.join(map(str, SIZES))} with dk = dv = {records[0].settings.dk} and batch 128, "
+            f"embed_dim = hidden_dim in {'/'.join(map(str, SIZES))} with dk = dv = "
+            f"{records[0].settings.dk} and batch 128, "
             f"{len(seeds)} seeds per size; {_budget_note(budget, '50,000 sequences')}. "
             f"{n_passes}. {conditions(records)} Plots: the mean over seeds.\n\n"
             f"**Final validation loss by size** (each size minus the one before):{val_sentence}"
@@ -409,7 +410,8 @@ def q2(budget: Budget, out: Path) -> Answer:
     n_passes = passes(budget, _train_size(records), "Per run", QUICK.sequences, FULL.sequences)
     return Answer(
         text=(
-            f"Size 128, dk = dv = {records[0].settings.dk}, batch {'/'.join(map(str, BATCHES))}, {len(seeds)} seeds per batch size; "
+            f"Size 128, dk = dv = {records[0].settings.dk}, batch "
+            f"{'/'.join(map(str, BATCHES))}, {len(seeds)} seeds per batch size; "
             f"{_budget_note(budget, '50,000 sequences')}. {n_passes}. **Timing conditions.** "
             f"{conditions(records)} Times are of the training steps alone (forward, backward, "
             "clipping, update; validation and checkpoints excluded), summed over every step of "
@@ -624,7 +626,8 @@ def q3(budget: Budget, out: Path) -> Answer:
                 CLAIMS["Q3"],
                 val_steps[-1],
                 expected=-1,
-                reason=f"{new_and_repeated(budgets[0], train_size)} to {new_and_repeated(budgets[-1], train_size)}",
+                reason=f"{new_and_repeated(budgets[0], train_size)} to "
+                f"{new_and_repeated(budgets[-1], train_size)}",
             )  # fmt: skip
         ],
         key_result=f"validation loss, {signed(val_steps[-1])}",
@@ -696,16 +699,21 @@ def shown_samples(model, tokenizer, seed: int, length: int = 64, per_t: int = 3)
 def q4_claims(stats: dict, best: str) -> tuple[list, dict[str, Comparison]]:
     """The verdicts of Q4 from the per-prompt measures (pairs are prompts)."""
     t0, t3, t8 = (f"T = {t:g}" for t in TEMPERATURES)
+
+    def pair(a: str, b: str, key: str, metric: str) -> Comparison:
+        return compare(a, stats[a][key], b, stats[b][key], metric, paired=True, unit="prompts")
+
     c = {
-        "loops": compare(t0, stats[t0]["repeated 4-grams"], t8, stats[t8]["repeated 4-grams"], "repeated 4-gram fraction", True, "prompts"),
-        "varies": compare(t8, stats[t8]["distinct 2-grams"], t0, stats[t0]["distinct 2-grams"], "distinct 2-gram fraction", True, "prompts"),
-        "drifts": compare(t8, stats[t8]["loss"], t3, stats[t3]["loss"], "per-token loss of the samples under the model", True, "prompts"),
-    }  # fmt: skip
+        "loops": pair(t0, t8, "repeated 4-grams", "repeated 4-gram fraction"),
+        "varies": pair(t8, t0, "distinct 2-grams", "distinct 2-gram fraction"),
+        "drifts": pair(t8, t3, "loss", "per-token loss of the samples under the model"),
+    }
     verdicts = [
         expect(CLAIMS["Q4 loops"], c["loops"], +1, higher="more repetitive", lower="less repetitive"),
         expect(CLAIMS["Q4 varies"], c["varies"], +1, higher="more varied", lower="less varied"),
         expect(CLAIMS["Q4 drifts"], c["drifts"], +1, higher="less likely", lower="more likely"),
-        written(CLAIMS["Q4 compelling"], f"samples shown with their measures; closest to real text on loss and variety: {best}"),
+        written(CLAIMS["Q4 compelling"], f"samples shown with their measures; closest to real "
+                f"text on loss and variety: {best}"),
     ]  # fmt: skip
     return verdicts, c
 
