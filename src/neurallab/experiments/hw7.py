@@ -1,43 +1,54 @@
 """HW7 §5: the empirical questions on the RNN language model with self-attention.
 
-Corpus: BBC News as 128-token sequences with a 1024-piece Unigram tokenizer (`bbc-lm`), in
-place of the course's TinyStories subset (not installable offline); news is harder to model
-than children's stories, so losses sit higher than the handout's.
+Corpus: the `bbc-lm` sequences (BBC News and more English prose, 128 tokens, a 1024-piece
+Unigram tokenizer) in place of the course's TinyStories subset (not installable offline); its
+size is read from the data, and every answer states how many passes over the training set its
+budgets are, since the handout counts sequences so that more sequences means new data.
 
 Budgets. `--full` is the handout's: embed = hidden = dk = dv = batch = 128, 50,000 sequences,
 Adam at the course's constant learning rate 1e-3; Q3 at 10k-100k sequences; Q4 250,000
 sequences at size 512 with dk = dv = 256. `--quick` keeps every setting a question varies and
 every setting the handout fixes (dk = dv = 128, batch 128, learning rate 1e-3) and trains on
-fewer sequences, three seeds per compared arm. Its Q4 must still end with a model that writes
-words (validation loss at least 1.5 nats/token below the unigram entropy), so it trains size
-128 on 36,000 sequences in batches of 64 (twice the updates per sequence) at learning rate
-3e-3: the cheapest of the settings tried that reach it (docs/rnn_lm.md). Precision: fp32 or
-bf16 autocast, whichever trains faster on this machine, measured side by side before the runs
-(the two reach the same loss; docs/rnn_lm.md).
+fewer sequences, three seeds per compared arm; its Q4 trains size 128 on 36,000 sequences in
+batches of 64 at learning rate 3e-3 (docs/rnn_lm.md). Precision is fp32, the course's, at both
+budgets; bf16 only when asked (`Budget.overrides = {"precision": "bf16"}`), and every answer
+states the precision its runs used.
 
-Every sentence that states a direction is generated from a comparison over seeds
-(`experiments.stats`); the mechanisms explained in prose are chosen by the measured direction.
+Each question declares its runs (settings x seeds per budget) and the handout sentences it
+tests (`CLAIMS`) apart from the computation; every sentence that states a direction is
+generated from a comparison over seeds or prompts (`experiments.stats`).
 """
 
 from __future__ import annotations
 
-import functools
-import json
+import dataclasses
 import math
+import os
 import statistics
-import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from neurallab.data import stories
+from neurallab.engine.generation import (  # noqa: F401  (the tests read them here too)
+    MEASURES,
+    distinct_fraction,
+    measure,
+    repeated_ngrams,
+    split_loss,
+    unigram_entropy,
+)
 from neurallab.experiments.base import Answer, Budget, Question, markdown_table
-from neurallab.experiments.stats import compare, fmt, ordered_readings, summarize
-from neurallab.experiments.sweep import SweepResult, sweep
-from neurallab.experiments.verdict import expect_direction, expect_threshold
+from neurallab.experiments.stats import Comparison, compare, fmt, summarize
+from neurallab.experiments.sweep import SweepResult, run_slug, sweep
+from neurallab.experiments.verdict import Verdict, expect_direction, written
+from neurallab.programs import rnn_lm
+from neurallab.programs.run import History, RunRecord
 from neurallab.report.plots import line_plot
-from neurallab.tracking.run import Run, metric_series
+from neurallab.tracking.run import Run
 
 SEED = 10601  # the course's seed, rnn-lm's default
 # A prompt that fits the news corpus; the handout's "Once upon a time there was a" opens a
@@ -47,10 +58,24 @@ HANDOUT_PROMPT = "Once upon a time there was a"
 TEMPERATURES = (0.0, 0.3, 0.8)
 SIZES = (64, 128, 256, 512)
 BATCHES = (32, 64, 128, 256)
+Q3_VALIDATIONS = (1, 2, 5, 10)  # a run validated every tenth, read at the handout's 1:2:5:10
+
+# The handout's sentences each question tests (the verdicts quote them).
+CLAIMS = {
+    "Q1": "Larger models reach lower loss given enough data (sizes 64 to 512, dk = dv = 128).",
+    "Q2": "Larger batches train faster (the handout's T4 times: 482 s at batch 32, 100 s at "
+    "256; a GPU expectation).",
+    "Q3": "The loss falls as the number of training sequences grows (10k to 100k).",
+    "Q4 loops": "Temperature 0 repeats (loops).",
+    "Q4 varies": "Higher temperatures vary more.",
+    "Q4 drifts": "Higher temperatures drift: their samples are less likely under the model "
+    "(T = 0.8 against 0.3).",
+    "Q4 compelling": "The long run's samples are 'very compelling' short stories (a judgment).",
+}
 
 
 @dataclass(frozen=True)
-class Settings:
+class Plan:
     """What one budget runs; every answer states it."""
 
     name: str
@@ -61,160 +86,189 @@ class Settings:
     q4_keys: int  # Q4's dk = dv
     q4_lr: float
     q4_batch: int
-    seeds: int
+    seeds: int = 3
     lr: float = 1e-3  # the course's
 
 
-QUICK = Settings(
-    "--quick",
-    sequences=768,
-    q3_sequences=3_840,
-    q4_sequences=36_000,
-    q4_size=128,
-    q4_keys=128,
-    q4_lr=3e-3,
-    q4_batch=64,
-    seeds=3,
-)
-# The handout's budgets (Q3's 100k rounded up to whole batches of 128, see q3).
-FULL = Settings(
-    "the handout's budget",
-    sequences=50_000,
-    q3_sequences=102_400,
-    q4_sequences=250_000,
-    q4_size=512,
-    q4_keys=256,
-    q4_lr=1e-3,
+QUICK = Plan("--quick", 768, 3_840, 36_000, q4_size=128, q4_keys=128, q4_lr=3e-3, q4_batch=64)
+# The handout's budgets (Q3's 100k rounded up to whole batches of 128).
+FULL = Plan(
+    "the handout's budget", 50_000, 102_400, 250_000, q4_size=512, q4_keys=256, q4_lr=1e-3,
     q4_batch=128,
-    seeds=3,
-)
+)  # fmt: skip
 
 
-def settings(budget: Budget) -> Settings:
+def plan(budget: Budget) -> Plan:
     return QUICK if budget.quick else FULL
 
 
-# ---------------------------------------------------------------------------------------------
-# Precision: bf16 only where it is faster here.
+def lm(
+    budget: Budget, sequences: int, size: int = 128, batch: int = 128, **more
+) -> rnn_lm.Settings:
+    """rnn-lm's settings for one run of a question (the budget's overrides apply in train)."""
+    values = dict(embed_dim=size, hidden_dim=size, batch_size=batch, lr=plan(budget).lr)
+    return rnn_lm.Settings(num_sequences=sequences, **{**values, **more})
 
 
-@functools.cache
-def precision_probe(device: str = "cpu") -> tuple[str, dict[str, float]]:
-    """Time training steps of the size-128 model in fp32 and under bf16 autocast, alternating.
-
-    Returns the faster precision and the median seconds per step of each (batch 16 of real
-    sequences, two timed steps each after one warm-up). bf16 is chosen only if it is at
-    least 10% faster: on CPUs without bf16 matrix instructions it is several times slower.
-    """
-    from neurallab.data import stories
-    from neurallab.models.rnn_lm_fast import FastRNNLanguageModel
-
-    tokens = torch.tensor(json.loads(stories.default_paths()["train"].read_text())[:16])
-    tokens = tokens.to(device)
-    times: dict[str, list[float]] = {"fp32": [], "bf16": []}
-    models = {}
-    for name in times:
-        torch.manual_seed(0)
-        model = FastRNNLanguageModel(128, 128, 1024, 128, 128).to(device)
-        models[name] = (model, torch.optim.Adam(model.parameters(), lr=1e-3))
-    for repeat in range(3):
-        for name, (model, optimizer) in models.items():
-            started = time.perf_counter()
-            with torch.autocast(torch.device(device).type, torch.bfloat16, enabled=name == "bf16"):
-                logits, _, _ = model(tokens)
-                loss = torch.nn.functional.cross_entropy(
-                    logits[:, :-1].reshape(-1, logits.shape[-1]).float(), tokens[:, 1:].reshape(-1)
-                )
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            if repeat > 0:  # the first step of each warms up kernels and allocations
-                times[name].append(time.perf_counter() - started)
-    medians = {name: statistics.median(ts) for name, ts in times.items()}
-    return ("bf16" if medians["bf16"] < 0.9 * medians["fp32"] else "fp32"), medians
-
-
-def _precision_note(budget: Budget) -> str:
-    chosen, medians = precision_probe(budget.device)
-    return (
-        f"Precision {chosen}: a training step of batch 16 took {fmt(medians['fp32'])} s in fp32 "
-        f"and {fmt(medians['bf16'])} s under bf16 autocast, measured side by side "
-        f"(PyTorch CPU capability: {torch.backends.cpu.get_cpu_capability()})."
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Runs and what is read from them.
-
-
-def _arm(size: int, batch: int) -> str:
+def arm(size: int, batch: int) -> str:
     # One name for one setting, so Q1's size-128 and Q2's batch-128 arms are the same runs.
     return f"size {size}, batch {batch}"
 
 
-def _argv(
-    budget: Budget,
-    sequences: int,
-    size: int = 128,
-    batch: int = 128,
-    keys: int = 128,
-    lr: float | None = None,
-) -> list[str]:
-    s = settings(budget)
-    return [
-        "rnn-lm",
-        "--num_sequences", str(sequences),
-        "--embed_dim", str(size), "--hidden_dim", str(size),
-        "--dk", str(keys), "--dv", str(keys),
-        "--batch_size", str(batch),
-        "--lr", f"{lr or s.lr:g}",
-        "--precision", precision_probe(budget.device)[0],
-    ]  # fmt: skip
+def q1_runs(budget: Budget) -> dict[str, rnn_lm.Settings]:
+    return {arm(size, 128): lm(budget, plan(budget).sequences, size=size) for size in SIZES}
 
 
-def _runs_folder(out: Path) -> Path:
-    return out.parent / "runs"  # shared by the §5 questions: identical runs are reused
+def q2_runs(budget: Budget) -> dict[str, rnn_lm.Settings]:
+    return {arm(128, b): lm(budget, plan(budget).sequences, batch=b) for b in BATCHES}
 
 
-def time_per_sequence(summary: dict[str, Any]) -> float:
-    """Training-step seconds per sequence (validation and checkpoints excluded), in ms."""
-    batch = json.loads((Path(summary["run_dir"]) / "config.json").read_text())["batch_size"]
-    return 1000 * summary["train_step_seconds"] / (summary["steps_timed"] * batch)
+def q3_runs(budget: Budget) -> dict[str, rnn_lm.Settings]:
+    n = plan(budget).q3_sequences
+    return {f"size 128, batch 128, {n:,} sequences": lm(budget, n, eval_every=n // 10 // 128)}
 
 
-def loss_jitter(summary: dict[str, Any]) -> float:
+def q4_run(budget: Budget) -> rnn_lm.Settings:
+    p = plan(budget)
+    return lm(
+        budget, p.q4_sequences, size=p.q4_size, batch=p.q4_batch, dk=p.q4_keys, dv=p.q4_keys,
+        lr=p.q4_lr,
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------
+# What is read from a run (a summary as `SweepResult` hands it, or a record), and shared prose.
+
+
+def _summary(run: dict[str, Any] | RunRecord) -> dict[str, Any]:
+    return {**run.summary, "run_dir": str(run.run_dir)} if isinstance(run, RunRecord) else run
+
+
+def time_per_sequence(run: dict[str, Any] | RunRecord) -> float:
+    """Training-step seconds per sequence trained (validation and checkpoints excluded), in ms."""
+    s = _summary(run)
+    return 1000 * s["train_step_seconds"] / s["samples"]
+
+
+def loss_jitter(run: dict[str, Any] | RunRecord) -> float:
     """How jumpy training is: the standard deviation of the step-to-step changes of the batch
     loss (their mean, the downward trend, is subtracted by the standard deviation)."""
-    _, losses = metric_series(Path(summary["run_dir"]) / "metrics.csv", "train/batch_loss")
+    s = _summary(run)
+    losses = [
+        v for _, v in History.read(Path(s["run_dir"]) / "metrics.csv").column("train/batch_loss")
+    ]
     changes = [b - a for a, b in zip(losses, losses[1:], strict=False)]
     return statistics.stdev(changes) if len(changes) > 1 else float("nan")
 
 
-def _mean_curves(res: SweepResult, arm: str) -> tuple[list[int], list[float], list[float]]:
+def peak_val_loss(run: dict[str, Any] | RunRecord) -> float:
+    return max(_summary(run)["curve"]["val_loss"])
+
+
+def signed(c: Comparison, higher: str = "higher", lower: str = "lower", digits: int = 3) -> str:
+    """'A minus B on m: -0.520 (95% CI -0.777 to -0.262): lower': the difference printed with
+    the sign its interval has; 'not resolved' when the interval holds 0."""
+    ci = c.interval
+    interval = (
+        "no interval" if ci is None else f"95% CI {fmt(ci[0], digits)} to {fmt(ci[1], digits)}"
+    )
+    word = {1: higher, -1: lower, 0: "not resolved"}[c.direction]
+    return f"{c.a} minus {c.b} on {c.metric}: {fmt(c.diff, digits)} ({interval}): {word}"
+
+
+def expect(claim: str, c: Comparison, expected: int, reason: str = "", **words: str) -> Verdict:
+    """`expect_direction`, its key result the signed difference."""
+    verdict = expect_direction(claim, c, expected, reason, **words)
+    return dataclasses.replace(verdict, key_result=signed(c, **words))
+
+
+def signed_steps(
+    arms: Sequence[tuple[str, Sequence[float]]],
+    metric: str,
+    paired: bool = True,
+    unit: str = "seeds",
+) -> tuple[list[Comparison], str]:
+    """Adjacent differences along an ordered setting and first-to-last, each signed."""
+    steps = [
+        compare(b, bv, a, av, metric, paired, unit)
+        for (a, av), (b, bv) in zip(arms, arms[1:], strict=False)
+    ]
+    overall = compare(arms[-1][0], arms[-1][1], arms[0][0], arms[0][1], metric, paired, unit)
+    lines = "".join(f"- {signed(c)}\n" for c in steps)
+    return [*steps, overall], f"\n\n{lines}- first to last: {signed(overall)}"
+
+
+def conditions(records: Sequence[RunRecord]) -> str:
+    """Precision and timing conditions of the runs, as they recorded them."""
+    precisions = sorted({r.settings.precision for r in records})
+    threads = sorted({r.summary.get("threads") for r in records if r.summary.get("threads")})
+    loads = [
+        r.summary[k] for r in records for k in ("load_average_start", "load_average_end")
+        if k in r.summary
+    ]  # fmt: skip
+    course = "the course's" if precisions == ["fp32"] else "asked for"
+    text = f"Precision {'/'.join(precisions)} ({course})."
+    if threads and loads:
+        # The 1-minute load average counts the run itself: above its threads, others ran too.
+        busy = max(loads) > max(threads) + 0.5
+        text += (
+            f" Runs one at a time in one process, {'/'.join(map(str, threads))} PyTorch "
+            f"thread(s) on {records[0].summary.get('cpu_count')} CPUs; 1-minute load average "
+            f"{min(loads):.2f} to {max(loads):.2f} at the runs' starts and ends ("
+            + (
+                "other processes were running: times are slower than on a quiet machine)"
+                if busy
+                else "nothing else of note ran)"
+            )
+            + "."
+        )
+    return text
+
+
+def passes(budget: Budget, train_size: int, per_run: str, quick_n: int, full_n: int) -> str:
+    """Passes over the training set at both budgets, from the data's real size."""
+    here, other = (quick_n, full_n) if budget.quick else (full_n, quick_n)
+    other_name = "the handout's budget" if budget.quick else "--quick"
+    return (
+        f"{per_run}: {here:,} sequences = {here / train_size:.2f} passes over the "
+        f"{train_size:,} training sequences ({other_name}: {other:,} = "
+        f"{other / train_size:.2f} passes)"
+    )
+
+
+def _mean_curves(res: SweepResult, name: str) -> tuple[list[int], list[float], list[float]]:
     """Sequences seen, and training / validation loss averaged over the seeds of one arm."""
-    curves = [res.runs[arm][seed]["curve"] for seed in res.seeds]
+    curves = [r.summary["curve"] for r in res.records(name)]
     seen = curves[0]["sequences"]
-    train = [statistics.fmean(c["train_loss"][i] for c in curves) for i in range(len(seen))]
-    val = [statistics.fmean(c["val_loss"][i] for c in curves) for i in range(len(seen))]
-    return seen, train, val
+    mean = lambda key: [statistics.fmean(c[key][i] for c in curves) for i in range(len(seen))]  # noqa: E731
+    return seen, mean("train_loss"), mean("val_loss")
 
 
-def _loss_plots(out: Path, q: str, train: dict, val: dict, xlabel: str) -> list[Path]:
+def _loss_plots(out: Path, q: str, res: SweepResult, labels: dict[str, str]) -> list[Path]:
+    curves = {label: _mean_curves(res, name) for name, label in labels.items()}
     run = Run(out)
     return [
         run.save_figure(
-            line_plot(series, f"HW7 {q}: {kind} loss", xlabel, "cross-entropy (nats/token)"),
+            line_plot(
+                {label: (c[0], c[i]) for label, c in curves.items()},
+                f"HW7 {q}: {kind} loss",
+                "sequences seen",
+                "cross-entropy (nats/token)",
+            ),
             f"{kind}_loss.png",
         )
-        for kind, series in (("training", train), ("validation", val))
+        for i, kind in ((1, "training"), (2, "validation"))
     ]
 
 
 def _budget_note(budget: Budget, handout: str) -> str:
-    s = settings(budget)
     if not budget.quick:
-        return f"the handout's budget ({handout}), learning rate {s.lr:g}"
-    return f"--quick budget (the handout: {handout}), learning rate {s.lr:g}"
+        return f"the handout's budget ({handout}), learning rate {plan(budget).lr:g}"
+    return f"--quick budget (the handout: {handout}), learning rate {plan(budget).lr:g}"
+
+
+def _train_size(records: Sequence[RunRecord]) -> int:
+    return int(records[0].summary["train_sequences"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -222,55 +276,44 @@ def _budget_note(budget: Budget, handout: str) -> str:
 
 
 def q1(budget: Budget, out: Path) -> Answer:
-    s = settings(budget)
-    seeds = budget.seeds(s.seeds, default=SEED)
-    arms = {_arm(size, 128): _argv(budget, s.sequences, size=size) for size in SIZES}
-    res = sweep(budget, arms, seeds, _runs_folder(out))
-    names = list(arms)
-    val_steps, val_sentence = ordered_readings(
-        [(n, res.values(n, "final_val_loss")) for n in names], "final validation loss", True
+    p = plan(budget)
+    seeds = budget.seeds(p.seeds, default=SEED)
+    res = sweep(budget, q1_runs(budget), seeds, out.parent / "runs")
+    names = list(res.arms)
+    records = [r for n in names for r in res.records(n)]
+    val_steps, val_sentence = signed_steps(
+        [(n, res.values(n, "final_val_loss")) for n in names], "final validation loss"
     )
-    _, time_sentence = ordered_readings(
+    _, time_sentence = signed_steps(
         [(n, res.values(n, time_per_sequence)) for n in names], "ms per sequence"
     )
-    overall = val_steps[-1]  # largest minus smallest
-    start = math.log(1024)  # the loss of uniform guessing over the vocabulary
+    start = math.log(records[0].summary["vocab_size"])  # the loss of uniform guessing
     spiked = [
-        str(size)
-        for size, n in zip(SIZES, names, strict=True)
-        if max(res.values(n, lambda x: max(x["curve"]["val_loss"]))) > start
+        str(s)
+        for s, n in zip(SIZES, names, strict=True)
+        if max(res.values(n, peak_val_loss)) > start
     ]
     spikes = (
-        f"The validation loss rose above its starting value ln 1024 = {start:.2f} in some run of "
+        f"The validation loss rose above its starting value ln V = {start:.2f} in some run of "
         f"size {', '.join(spiked)} (peak column): the ReLU recurrence has no bound on h_t, and "
         "clipping the gradient norm at 1 limits a bad step but does not prevent it."
         if spiked
-        else f"No run's validation loss rose above its starting value ln 1024 = {start:.2f}."
+        else f"No run's validation loss rose above its starting value ln V = {start:.2f}."
     )
-    train_series, val_series = {}, {}
-    for size, name in zip(SIZES, names, strict=True):
-        seen, train, val = _mean_curves(res, name)
-        label = f"embed_dim = hidden_dim = {size}"
-        train_series[label], val_series[label] = (seen, train), (seen, val)
+    n_passes = passes(budget, _train_size(records), "Per run", QUICK.sequences, FULL.sequences)
     parameters = [
-        [size, f"{res.runs[n][seeds[0]]['parameters']:,}"]
-        for size, n in zip(SIZES, names, strict=True)
+        [s, f"{res.records(n)[0].parameters:,}"] for s, n in zip(SIZES, names, strict=True)
     ]
-    verdict = expect_direction(
-        "Larger models reach lower loss given enough data (sizes 64 to 512, dk = dv = 128).",
-        overall,
-        expected=-1,
-        reason=f"{s.sequences:,} sequences per run"
-        + (" at --quick, far from 'enough data'" if budget.quick else ""),
-    )
+    far = " at --quick, far from 'enough data'" if budget.quick else ""
     return Answer(
         text=(
-            f"embed_dim = hidden_dim in 64/128/256/512 with dk = dv = 128 and batch 128, "
-            f"{s.sequences:,} sequences per run, {len(seeds)} seeds per size; "
-            f"{_budget_note(budget, '50,000 sequences')}. {_precision_note(budget)} "
-            f"Plots: the mean over seeds.\n\n**Final validation loss by size.** {val_sentence}"
-            f"\n\n**Cost.** {time_sentence}\n\nThe validation loss is the course's: one batch "
-            f"of 128 validation sequences. {spikes}"
+            f"embed_dim = hidden_dim in {'/'.join(map(str, SIZES))} with dk = dv = "
+            f"{records[0].settings.dk} and batch 128, "
+            f"{len(seeds)} seeds per size; {_budget_note(budget, '50,000 sequences')}. "
+            f"{n_passes}. {conditions(records)} Plots: the mean over seeds.\n\n"
+            f"**Final validation loss by size** (each size minus the one before):{val_sentence}"
+            f"\n\n**Cost** (training-step ms per sequence):{time_sentence}\n\nThe validation "
+            f"loss is the course's: one batch of 128 validation sequences. {spikes}"
         ),
         commands=res.commands,
         tables=[
@@ -278,22 +321,25 @@ def q1(budget: Budget, out: Path) -> Answer:
                 [
                     ("final val loss", "final_val_loss"),
                     ("final train loss", "final_train_loss"),
-                    ("peak val loss", lambda x: max(x["curve"]["val_loss"])),
+                    ("peak val loss", peak_val_loss),
                     ("ms per sequence", time_per_sequence),
                 ],
                 arm_header="model",
             ),
             markdown_table(["embed = hidden", "parameters"], parameters),
         ],
-        images=_loss_plots(out, "§5 Q1", train_series, val_series, "sequences seen"),
-        metrics={
-            f"val_loss_size{size}": res.summary(n, "final_val_loss").mean
-            for size, n in zip(SIZES, names, strict=True)
-        },
-        verdicts=[verdict],
-        key_result=(
-            f"validation loss, size 512 minus 64: {fmt(overall.diff)} ({overall.interval_text()})"
+        images=_loss_plots(
+            out,
+            "§5 Q1",
+            res,
+            {n: f"embed_dim = hidden_dim = {s}" for s, n in zip(SIZES, names, strict=True)},
         ),
+        metrics={
+            f"val_loss_size{s}": res.summary(n, "final_val_loss").mean
+            for s, n in zip(SIZES, names, strict=True)
+        },
+        verdicts=[expect(CLAIMS["Q1"], val_steps[-1], expected=-1, reason=f"{n_passes}{far}")],
+        key_result=f"validation loss, {signed(val_steps[-1])}",
     )
 
 
@@ -313,11 +359,12 @@ def fill_in(speed: int, loss: int, jitter: int) -> tuple[str, str, str]:
 
 
 def why_speed(speed: int, step_ratio: float, batch_ratio: int, threads: int) -> str:
-    """The mechanism behind the measured speed direction (chosen by it, never fixed)."""
+    """The mechanism behind the measured speed direction (chosen by it, never fixed), with the
+    prediction it makes for the step-time ratio and the ratio measured."""
     grew = (
-        f"a step of batch 256 took {step_ratio:.1f}x as long as one of batch 32 "
-        f"({batch_ratio}x the sequences; PyTorch used {threads} CPU thread"
-        + ("s)" if threads > 1 else ")")
+        f"a step of batch 256 took {step_ratio:.1f}x as long as one of batch 32 (if all of a "
+        f"step's work grew with the batch the ratio would be {batch_ratio}; if none did, 1; "
+        f"PyTorch used {threads} CPU thread" + ("s)" if threads > 1 else ")")
     )
     gpu = "On a GPU (the handout's T4: 482 s at batch 32, 100 s at 256)"
     if speed > 0:
@@ -342,21 +389,16 @@ def why_speed(speed: int, step_ratio: float, batch_ratio: int, threads: int) -> 
 
 
 def q2(budget: Budget, out: Path) -> Answer:
-    s = settings(budget)
-    seeds = budget.seeds(s.seeds, default=SEED)
-    arms = {_arm(128, batch): _argv(budget, s.sequences, batch=batch) for batch in BATCHES}
-    res = sweep(budget, arms, seeds, _runs_folder(out))
-    small, large = _arm(128, BATCHES[0]), _arm(128, BATCHES[-1])
-    speed = compare(
-        large, res.values(large, time_per_sequence), small, res.values(small, time_per_sequence),
-        "training-step ms per sequence",
-    )  # fmt: skip
+    p = plan(budget)
+    seeds = budget.seeds(p.seeds, default=SEED)
+    res = sweep(budget, q2_runs(budget), seeds, out.parent / "runs")
+    small, large = arm(128, BATCHES[0]), arm(128, BATCHES[-1])
+    records = [r for n in res.arms for r in res.records(n)]
+    speed = res.compare(large, small, time_per_sequence, "training-step ms per sequence")
     loss = res.compare(large, small, "final_val_loss", "final validation loss")
-    jitter_values = {arm: res.values(arm, loss_jitter) for arm in (large, small)}
-    measurable = all(math.isfinite(v) for values in jitter_values.values() for v in values)
-    jitter = compare(
-        large, jitter_values[large], small, jitter_values[small], "batch-loss jitter", paired=True
-    )
+    jitters = {a: res.values(a, loss_jitter) for a in (large, small)}
+    measurable = all(math.isfinite(v) for values in jitters.values() for v in values)
+    jitter = compare(large, jitters[large], small, jitters[small], "batch-loss jitter", True)
     step_ratio = (
         res.summary(large, "median_step_seconds").mean
         / res.summary(small, "median_step_seconds").mean
@@ -364,43 +406,26 @@ def q2(budget: Budget, out: Path) -> Answer:
     faster, performance, stable = fill_in(
         speed.direction, loss.direction, jitter.direction if measurable else 0
     )
-    jitter_reading = (
-        jitter.reading()
-        if measurable
-        else "not measurable at this budget (a run needs at least three steps)."
-    )
-    train_series, val_series = {}, {}
-    for batch in BATCHES:
-        seen, train, val = _mean_curves(res, _arm(128, batch))
-        train_series[f"batch_size = {batch}"] = (seen, train)
-        val_series[f"batch_size = {batch}"] = (seen, val)
-    verdict = expect_direction(
-        "Larger batches train faster (the handout's T4 times: 482 s at batch 32, 100 s at 256; "
-        "a GPU expectation).",
-        speed,
-        expected=-1,
-        reason="2-core CPU, time of the training steps alone",
-        higher="slower",
-        lower="faster",
-    )
+    threads = records[0].summary.get("threads", torch.get_num_threads())
+    n_passes = passes(budget, _train_size(records), "Per run", QUICK.sequences, FULL.sequences)
     return Answer(
         text=(
-            f"Size 128, dk = dv = 128, batch 32/64/128/256, {s.sequences:,} sequences per run, "
-            f"{len(seeds)} seeds per batch size; {_budget_note(budget, '50,000 sequences')}. "
-            f"{_precision_note(budget)} Times are of the training steps alone (forward, "
-            "backward, clipping, update; validation and checkpoints excluded), summed over every "
-            "step of each run; each seed is a repeat.\n\n"
+            f"Size 128, dk = dv = {records[0].settings.dk}, batch "
+            f"{'/'.join(map(str, BATCHES))}, {len(seeds)} seeds per batch size; "
+            f"{_budget_note(budget, '50,000 sequences')}. {n_passes}. **Timing conditions.** "
+            f"{conditions(records)} Times are of the training steps alone (forward, backward, "
+            "clipping, update; validation and checkpoints excluded), summed over every step of "
+            "each run; each seed is a repeat; a run reused from an earlier reproduce keeps the "
+            "conditions it recorded.\n\n"
             f"**(b)** Table: training-step time per run, per step and per sequence.\n\n"
             f"**(c)** Measured here (batch 256 against 32): increasing the batch size leads to "
             f"**{faster}** training, **{performance}** in performance after the same number of "
             f"sequences, and **{stable}** stable training.\n\n"
-            f"- Speed: {speed.reading('slower', 'faster')}\n"
-            f"- Performance: {loss.reading()}\n"
-            f"- Stability (standard deviation of step-to-step changes of the batch loss): "
-            f"{jitter_reading}\n\n"
-            + why_speed(
-                speed.direction, step_ratio, BATCHES[-1] // BATCHES[0], torch.get_num_threads()
-            )
+            f"- Speed: {signed(speed, 'slower', 'faster')}\n- Performance: {signed(loss)}\n"
+            "- Stability (standard deviation of step-to-step changes of the batch loss): "
+            + (signed(jitter) if measurable else "not measurable (a run needs three steps)")
+            + "\n\n"
+            + why_speed(speed.direction, step_ratio, BATCHES[-1] // BATCHES[0], threads)
         ),
         commands=res.commands,
         tables=[
@@ -418,12 +443,21 @@ def q2(budget: Budget, out: Path) -> Answer:
                 arm_header="setting",
             ),
         ],
-        images=_loss_plots(out, "§5 Q2", train_series, val_series, "sequences seen"),
+        images=_loss_plots(out, "§5 Q2", res, {arm(128, b): f"batch_size = {b}" for b in BATCHES}),
         metrics={
-            f"ms_per_sequence_batch{b}": res.summary(_arm(128, b), time_per_sequence).mean
+            f"ms_per_sequence_batch{b}": res.summary(arm(128, b), time_per_sequence).mean
             for b in BATCHES
         },
-        verdicts=[verdict],
+        verdicts=[
+            expect(
+                CLAIMS["Q2"],
+                speed,
+                expected=-1,
+                reason=f"{os.cpu_count()}-CPU machine, {threads} thread(s), training steps alone",
+                higher="slower",
+                lower="faster",
+            )  # fmt: skip
+        ],
         key_result=f"batch 256 vs 32: {faster}, {performance} in performance, {stable} stable",
     )
 
@@ -432,51 +466,43 @@ def q2(budget: Budget, out: Path) -> Answer:
 # Q3: number of sequences.
 
 
-def losses_at(summary: dict[str, Any], sequences: int, batch: int = 128) -> tuple[float, float]:
+def losses_at(record: RunRecord, sequences: int) -> tuple[float, float]:
     """(final training loss, final validation loss) that a run stopping at `sequences` reports.
 
     The validation loss is the run's validation at that point. The course's final training
     loss is the mean batch loss over the last tenth of a run (max(1, 0.1 n // batch) steps);
     it is recomputed from the logged batch losses.
     """
-    curve = summary["curve"]
+    curve = record.summary["curve"]
     if sequences not in curve["sequences"]:
         raise ValueError(f"the run was not validated at {sequences} sequences")
     val = curve["val_loss"][curve["sequences"].index(sequences)]
-    seen, losses = metric_series(Path(summary["run_dir"]) / "metrics.csv", "train/batch_loss")
-    last = max(1, int(sequences * 0.1) // batch)
+    logged = record.history.column("train/batch_loss")
+    seen, losses = [s for s, _ in logged], [v for _, v in logged]
+    last = max(1, int(sequences * 0.1) // record.settings.batch_size)
     end = seen.index(sequences) + 1
     return statistics.fmean(losses[end - last : end]), val
 
 
-# Q3 reads its four budgets at these validations (1st, 2nd, 5th, 10th) of a run validated every
-# tenth of its length: the handout's 1:2:5:10.
-Q3_VALIDATIONS = (1, 2, 5, 10)
-
-
 def separate_run_check(
-    folder: Path, argv: list[str], seeds: list[int], per_budget: dict[int, list]
+    folder: Path, q3: rnn_lm.Settings, seeds: list[int], per_budget: dict[int, list]
 ) -> str:
     """Compare Q3's readings with separate runs of the same settings that ended at one of its
     budgets (Q1's and Q2's size-128, batch-128 runs, when this reproduce made them)."""
-    from neurallab.experiments.sweep import run_slug
-
     found = []
-    for seed in seeds:
-        summary_path = folder / f"{run_slug(_arm(128, 128))}-s{seed}" / "summary.json"
-        if not summary_path.exists():
+    for i, seed in enumerate(seeds):
+        run_dir = folder / f"{run_slug(arm(128, 128))}-s{seed}"
+        try:
+            rec = RunRecord.read(run_dir, rnn_lm.Settings)
+        except Exception:  # no such finished run: nothing to check against
             return ""
-        summary = json.loads(summary_path.read_text())
-        command = summary.get("command", "")
-        # The same flags apart from the budget and the validation cadence.
-        same = all(
-            f" {flag} {value}" in command
-            for flag, value in zip(argv[3::2], argv[4::2], strict=True)
+        n = rec.summary.get("samples")
+        same = rec.settings.replace(
+            num_sequences=q3.num_sequences, eval_every=q3.eval_every, seed=q3.seed
         )
-        n = summary.get("samples")
-        if not same or n not in per_budget or "final_val_loss" not in summary:
+        if same != q3 or n not in per_budget:
             return ""
-        found.append((n, summary["final_val_loss"], per_budget[n][seeds.index(seed)][1]))
+        found.append((n, rec.summary["final_val_loss"], per_budget[n][i][1]))
     gap = max(abs(separate - read) for _, separate, read in found)
     return (
         f" Check against separate runs: the {found[0][0]:,}-sequence runs of Q1 and Q2 (same "
@@ -486,135 +512,139 @@ def separate_run_check(
     )
 
 
-def q3(budget: Budget, out: Path) -> Answer:
-    s = settings(budget)
-    seeds = budget.seeds(s.seeds, default=SEED)
-    longest = s.q3_sequences
-    name = f"size 128, batch 128, {longest:,} sequences"
-    every = longest // 10 // 128  # steps: a validation every tenth of the run
-    argv = _argv(budget, longest) + ["--eval_every", str(every)]
-    res = sweep(budget, {name: argv}, seeds, _runs_folder(out))
-    # Sequences seen at those validations (whole batches, so multiples of 128 until the first
-    # pass over the data ends with a partial batch): the same for every seed.
-    seen = res.runs[name][seeds[0]]["curve"]["sequences"]
-    budgets = [seen[i - 1] for i in Q3_VALIDATIONS]
-    per_budget = {n: [losses_at(res.runs[name][seed], n) for seed in seeds] for n in budgets}
-    val = [(f"{n:,} sequences", [v for _, v in per_budget[n]]) for n in budgets]
-    train = [(f"{n:,} sequences", [t for t, _ in per_budget[n]]) for n in budgets]
-    val_steps, val_sentence = ordered_readings(val, "final validation loss", paired=True)
-    _, train_sentence = ordered_readings(train, "final training loss", paired=True)
-    rows = []
-    for n in budgets:
-        t, v = summarize([x for x, _ in per_budget[n]]), summarize([y for _, y in per_budget[n]])
-        rows.append([f"{n:,}", t.text(), v.text(), ", ".join(fmt(y) for _, y in per_budget[n])])
-    xs = list(budgets)
-    train_plot = {
-        f"seed {seed}": (xs, [per_budget[n][i][0] for n in budgets]) for i, seed in enumerate(seeds)
-    }
-    val_plot = {
-        f"seed {seed}": (xs, [per_budget[n][i][1] for n in budgets]) for i, seed in enumerate(seeds)
-    }
-    train_plot["mean"] = (xs, [statistics.fmean(t for t, _ in per_budget[n]) for n in budgets])
-    val_plot["mean"] = (xs, [statistics.fmean(v for _, v in per_budget[n]) for n in budgets])
-    verdict = expect_direction(
-        "The loss falls as the number of training sequences grows (10k to 100k).",
-        val_steps[-1],
-        expected=-1,
-        reason=f"{budgets[0]:,} to {budgets[-1]:,} sequences"
-        + (" at --quick" if budget.quick else ""),
+def new_and_repeated(n: int, train_size: int) -> str:
+    """How many of n sequences read were new and how many repeats of ones already seen."""
+    new, again = min(n, train_size), max(0, n - train_size)
+    return f"{n:,} read: {new:,} new, {again:,} repeats ({n / train_size:.2f} passes)"
+
+
+# How Q3 reads four budgets from one run per seed (the answer states it).
+Q3_METHOD = (
+    "How the four budgets are run: one run per seed of {longest:,} sequences, validated every "
+    "{every} steps ({seen:,} sequences) and read at its 1st, 2nd, 5th and 10th validation (a "
+    "budget ends where a step ends; after a pass over the training sequences, whose last batch "
+    "is partial, the numbers are no longer round). The learning rate is constant, the data "
+    "order depends only on the seed and the epoch, and validation changes neither the weights "
+    "nor any random state, so after n sequences this run is in exactly the state of a separate "
+    "n-sequence run of the same seed (`tests/test_answers_hw7.py` checks this on small runs). "
+    "The final training loss of an n-sequence run (the course's mean over its last tenth) is "
+    "recomputed from the logged batch losses."
+)
+
+
+def _q3_data_note(budgets: list[int], train_size: int) -> str:
+    repeats = [n for n in budgets if n > train_size]
+    if not repeats:
+        return (
+            f"Every budget here reads fewer sequences than the {train_size:,} training "
+            "sequences: more sequences means new data, as the handout intends."
+        )
+    return (
+        f"Budgets from {repeats[0]:,} sequences pass the {train_size:,} training sequences, so "
+        "beyond them the run rereads sequences it has seen: a fall past that point measures "
+        "repetition, not new data (table: new vs repeats)."
     )
+
+
+def _q3_plots(out: Path, budgets: list[int], per_budget: dict, seeds: list[int]) -> list[Path]:
+    """Training and validation loss against the budget, per seed and their mean."""
+    run, images = Run(out), []
+    for kind, idx in (("training", 0), ("validation", 1)):
+        series = {
+            f"seed {s}": (budgets, [per_budget[n][i][idx] for n in budgets])
+            for i, s in enumerate(seeds)
+        }
+        series["mean"] = (
+            budgets,
+            [statistics.fmean(x[idx] for x in per_budget[n]) for n in budgets],
+        )
+        figure = line_plot(
+            series, f"HW7 §5 Q3: {kind} loss", "num_sequences", "cross-entropy (nats/token)"
+        )
+        images.append(run.save_figure(figure, f"{kind}_loss.png"))
+    return images
+
+
+def q3(budget: Budget, out: Path) -> Answer:
+    p = plan(budget)
+    seeds = budget.seeds(p.seeds, default=SEED)
+    runs = q3_runs(budget)
+    (name, settings), longest = next(iter(runs.items())), p.q3_sequences
+    res = sweep(budget, runs, seeds, out.parent / "runs")
+    records = res.records(name)
+    train_size = _train_size(records)
+    # Sequences seen at those validations: whole batches, the same for every seed.
+    seen = records[0].summary["curve"]["sequences"]
+    budgets = [seen[i - 1] for i in Q3_VALIDATIONS]
+    per_budget = {n: [losses_at(r, n) for r in records] for n in budgets}
+    val_steps, val_sentence = signed_steps(
+        [(f"{n:,} sequences", [v for _, v in per_budget[n]]) for n in budgets],
+        "final validation loss",
+    )
+    _, train_sentence = signed_steps(
+        [(f"{n:,} sequences", [t for t, _ in per_budget[n]]) for n in budgets],
+        "final training loss",
+    )
+    rows = [
+        [f"{n:,}", new_and_repeated(n, train_size), summarize([t for t, _ in per_budget[n]]).text(),
+         summarize([v for _, v in per_budget[n]]).text(), ", ".join(fmt(v) for _, v in per_budget[n])]
+        for n in budgets
+    ]  # fmt: skip
+    images = _q3_plots(out, budgets, per_budget, seeds)
     handout = "10,000 / 20,000 / 50,000 / 100,000 sequences"
+    every = settings.eval_every
     return Answer(
         text=(
             f"num_sequences {', '.join(f'{n:,}' for n in budgets)} (the handout's 1:2:5:10), "
             f"size 128, batch 128, {len(seeds)} seeds; {_budget_note(budget, handout)}. "
-            + f"{_precision_note(budget)}\n\nHow the four budgets are run: one run per seed of "
-            f"{longest:,} sequences, validated every {every} steps ({every * 128:,} sequences) "
-            "and read at its 1st, 2nd, 5th and 10th validation (a budget ends where a step "
-            "ends; after a pass over the 12,850 training sequences, whose last batch is "
-            "partial, the numbers are no longer round). The learning rate "
-            "is constant, the data order depends only on the seed and the epoch, and validation "
-            "changes neither the weights nor any random state, so after n sequences this run "
-            "is in exactly the state of a separate n-sequence run of the same seed, and its "
-            "validation there is that run's final validation loss "
-            "(`tests/test_answers_hw7.py` checks this on small runs). The final training loss "
-            "of an n-sequence run (the course's mean over its last tenth) is recomputed from "
-            "the logged batch losses."
-            + separate_run_check(_runs_folder(out), _argv(budget, longest), seeds, per_budget)
-            + "\n\n"
-            f"**Validation.** {val_sentence}\n\n**Training.** {train_sentence}"
+            f"{passes(budget, train_size, 'Longest budget', QUICK.q3_sequences, FULL.q3_sequences)}. "
+            f"{conditions(records)}\n\n**New data or repeats.** {_q3_data_note(budgets, train_size)}\n\n"
+            + Q3_METHOD.format(longest=longest, every=every, seen=every * 128)
+            + separate_run_check(out.parent / "runs", records[0].settings, seeds, per_budget)
+            + f"\n\n**Validation.**{val_sentence}\n\n**Training.**{train_sentence}"
         ),
         commands=res.commands,
         tables=[
             markdown_table(
-                ["num_sequences", "final train loss", "final val loss", "val loss per seed"], rows
+                [
+                    "num_sequences",
+                    "sequences read",
+                    "final train loss",
+                    "final val loss",
+                    "val loss per seed",
+                ],
+                rows,
             )
         ],
-        images=_loss_plots(out, "§5 Q3", train_plot, val_plot, "num_sequences"),
-        metrics={f"val_loss_n{n}": summarize([v for _, v in per_budget[n]]).mean for n in budgets},
-        verdicts=[verdict],
-        key_result=(
-            f"validation loss, {budgets[-1]:,} minus {budgets[0]:,} sequences: "
-            f"{fmt(val_steps[-1].diff)} ({val_steps[-1].interval_text()})"
-        ),
+        images=images,
+        metrics={
+            **{f"val_loss_n{n}": summarize([v for _, v in per_budget[n]]).mean for n in budgets},
+            "train_sequences": train_size,
+        },
+        verdicts=[
+            expect(
+                CLAIMS["Q3"],
+                val_steps[-1],
+                expected=-1,
+                reason=f"{new_and_repeated(budgets[0], train_size)} to "
+                f"{new_and_repeated(budgets[-1], train_size)}",
+            )  # fmt: skip
+        ],
+        key_result=f"validation loss, {signed(val_steps[-1])}",
     )
 
 
 # ---------------------------------------------------------------------------------------------
-# Q4: the long run and its samples.
-
-
-def unigram_entropy(sequences: torch.Tensor, vocab: int) -> float:
-    """Entropy (nats/token) of the token frequencies of the predicted positions (all but the
-    first of each sequence): the loss of the best model that ignores context."""
-    counts = torch.bincount(sequences[:, 1:].reshape(-1), minlength=vocab).double()
-    p = counts[counts > 0] / counts.sum()
-    return float(-(p * p.log()).sum())
-
-
-def distinct_fraction(tokens: list[int]) -> float:
-    """Distinct tokens / tokens (1 = no token repeats)."""
-    return len(set(tokens)) / len(tokens)
-
-
-def repeated_ngrams(tokens: list[int], n: int = 4) -> float:
-    """Fraction of the n-grams of a text that already occurred earlier in it (loops -> 1)."""
-    grams = [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
-    seen, repeats = set(), 0
-    for g in grams:
-        repeats += g in seen
-        seen.add(g)
-    return repeats / max(1, len(grams))
-
-
-def continuation_loss(model, prompt: torch.Tensor, continuation: torch.Tensor) -> float:
-    """Mean cross-entropy (nats/token) of the continuation's tokens under the model."""
-    tokens = torch.cat([prompt, continuation]).unsqueeze(0)
-    with torch.no_grad():
-        logits, _, _ = model(tokens)
-    start = len(prompt) - 1  # the logits at position t predict token t + 1
-    return float(
-        torch.nn.functional.cross_entropy(logits[0, start:-1].float(), tokens[0, start + 1 :])
-    )
-
-
-MEASURES = {
-    "distinct": "distinct-token fraction",
-    "repeated 4-grams": "repeated 4-gram fraction",
-    "loss": "per-token loss under the model",
-}
+# Q4: the long run and its samples, with measured properties.
 
 
 def sample_statistics(
     model, valid: torch.Tensor, prompts: int, prompt_len: int, length: int, seed: int
 ) -> dict[str, dict[str, list[float]]]:
-    """Per temperature (and for the real text), per prompt: distinct-token fraction, repeated
-    4-grams and per-token loss under the model of `length` new tokens after the first
-    `prompt_len` tokens of `prompts` validation sequences spread over the split."""
+    """Per temperature (and for the real text), per prompt: the MEASURES of `length` new tokens
+    after the first `prompt_len` tokens of `prompts` validation sequences spread over the split."""
     rows = torch.linspace(0, len(valid) - 1, prompts).long()
     stats: dict[str, dict[str, list[float]]] = {}
-    for label in ["validation text", *[f"T = {t:g}" for t in TEMPERATURES]]:
-        stats[label] = {"distinct": [], "repeated 4-grams": [], "loss": []}
     for i, row in enumerate(rows.tolist()):
         prompt = valid[row, :prompt_len]
         texts = {"validation text": valid[row, prompt_len : prompt_len + length]}
@@ -622,235 +652,206 @@ def sample_statistics(
             torch.manual_seed(seed + i)
             texts[f"T = {t:g}"] = model.generate(prompt.unsqueeze(0), length, t)
         for label, continuation in texts.items():
-            ids = continuation.tolist()
-            stats[label]["distinct"].append(distinct_fraction(ids))
-            stats[label]["repeated 4-grams"].append(repeated_ngrams(ids))
-            stats[label]["loss"].append(continuation_loss(model, prompt, continuation))
+            for key, value in measure(model, prompt, continuation).items():
+                stats.setdefault(label, {}).setdefault(key, []).append(value)
     return stats
 
 
-def best_temperature(stats: dict[str, dict[str, list[float]]], measure: str):
-    """The temperature whose samples are closest to the real continuations on `measure`
-    (mean absolute gap per prompt), and the comparison of its gaps with the runner-up's."""
-    real = stats["validation text"][measure]
+def best_temperature(stats: dict[str, dict[str, list[float]]], key: str) -> tuple[str, Comparison]:
+    """The temperature whose samples are closest to the real continuations on `key` (mean
+    absolute gap per prompt), and the comparison of its gaps with the runner-up's."""
+    real = stats["validation text"][key]
     gaps = {
-        label: [abs(a - b) for a, b in zip(values[measure], real, strict=True)]
+        label: [abs(a - b) for a, b in zip(values[key], real, strict=True)]
         for label, values in stats.items()
         if label != "validation text"
     }
-    ranked = sorted(gaps, key=lambda label: statistics.fmean(gaps[label]))
-    best, runner_up = ranked[0], ranked[1]
-    gap_name = f"gap to real text in {MEASURES[measure]}"
+    best, runner_up = sorted(gaps, key=lambda label: statistics.fmean(gaps[label]))[:2]
+    gap_name = f"gap to real text in {MEASURES[key]}"
     return best, compare(
         best, gaps[best], runner_up, gaps[runner_up], gap_name, paired=True, unit="prompts"
     )
 
 
-def split_loss(model, sequences: torch.Tensor, batch: int = 128) -> float:
-    """Mean next-token cross-entropy (nats/token) over every predicted token of a split."""
-    model.eval()
-    total, count = 0.0, 0
-    with torch.no_grad():
-        for i in range(0, len(sequences), batch):
-            tokens = sequences[i : i + batch]
-            logits, _, _ = model(tokens)
-            targets = tokens[:, 1:].reshape(-1)
-            total += float(
-                torch.nn.functional.cross_entropy(
-                    logits[:, :-1].reshape(-1, logits.shape[-1]).float(), targets, reduction="sum"
+def shown_samples(model, tokenizer, seed: int, length: int = 64, per_t: int = 3) -> list[list]:
+    """The samples the answer shows, each with its measured properties: for each prompt, as
+    `neurallab generate --seed <seed + i> --samples 3 --temperature 0 0.3 0.8` draws them."""
+    rows = []
+    for i, text in enumerate((PROMPT, HANDOUT_PROMPT)):
+        ids = tokenizer.encode(text, add_special_tokens=False).ids
+        prompt = torch.tensor(ids)
+        torch.manual_seed(seed + i)
+        for t in TEMPERATURES:
+            for k in range(1 if t == 0 else per_t):
+                cont = model.generate(prompt.unsqueeze(0), length, t, None)
+                m = measure(model, prompt, cont)
+                sample = " ".join(tokenizer.decode(ids + cont.tolist()).split())
+                rows.append(
+                    [
+                        f"`{text}`, T = {t:g}, #{k + 1}",
+                        sample,
+                        *(fmt(m[key], 3) for key in MEASURES),
+                    ]
                 )
-            )
-            count += len(targets)
-    return total / count
+    return rows
+
+
+def q4_claims(stats: dict, best: str) -> tuple[list, dict[str, Comparison]]:
+    """The verdicts of Q4 from the per-prompt measures (pairs are prompts)."""
+    t0, t3, t8 = (f"T = {t:g}" for t in TEMPERATURES)
+
+    def pair(a: str, b: str, key: str, metric: str) -> Comparison:
+        return compare(a, stats[a][key], b, stats[b][key], metric, paired=True, unit="prompts")
+
+    c = {
+        "loops": pair(t0, t8, "repeated 4-grams", "repeated 4-gram fraction"),
+        "varies": pair(t8, t0, "distinct 2-grams", "distinct 2-gram fraction"),
+        "drifts": pair(t8, t3, "loss", "per-token loss of the samples under the model"),
+    }
+    verdicts = [
+        expect(CLAIMS["Q4 loops"], c["loops"], +1, higher="more repetitive", lower="less repetitive"),
+        expect(CLAIMS["Q4 varies"], c["varies"], +1, higher="more varied", lower="less varied"),
+        expect(CLAIMS["Q4 drifts"], c["drifts"], +1, higher="less likely", lower="more likely"),
+        written(CLAIMS["Q4 compelling"], f"samples shown with their measures; closest to real "
+                f"text on loss and variety: {best}"),
+    ]  # fmt: skip
+    return verdicts, c
+
+
+@dataclass
+class Q4Measured:
+    """What Q4 measured on the long run's final weights."""
+
+    rec: RunRecord
+    seed: int
+    val_loss: float  # whole validation split
+    entropy: float  # unigram entropy of the validation split
+    valid_size: int
+    samples: list[list]  # the shown samples with their measures
+    stats: dict[str, dict[str, list[float]]]  # per temperature and real text, per prompt
+    best: dict[str, tuple[str, Comparison]]
+    best_label: str
+    claims: dict[str, Comparison]
+    n_prompts: int = 12
+
+
+def _q4_text(budget: Budget, m: Q4Measured) -> str:
+    p, c, best = plan(budget), m.claims, m.best
+    handout = "250,000 sequences, batch 128, size 512, dk = dv = 256, learning rate 1e-3"
+    which = (
+        "the handout's budget" if not budget.quick else f"--quick budget (the handout: {handout})"
+    )
+    this_run = passes(
+        budget, _train_size([m.rec]), "This run", QUICK.q4_sequences, FULL.q4_sequences
+    )
+    return (
+        f"**(a)** {p.q4_sequences:,} sequences, batch {p.q4_batch}, size {p.q4_size}, dk = dv = "
+        f"{p.q4_keys}, seed {m.seed}, constant learning rate {p.q4_lr:g}; {which}. {this_run}. "
+        f"{conditions([m.rec])} The final weights score **{fmt(m.val_loss, 4)}** nats/token over "
+        f"the whole validation split ({m.valid_size:,} sequences), whose unigram entropy (the "
+        f"loss of the best model that ignores context) is **{fmt(m.entropy, 4)}**: "
+        f"{fmt(abs(m.entropy - m.val_loss), 3)} nats/token "
+        f"{'below' if m.val_loss < m.entropy else 'above'} it (the handout's TinyStories run: "
+        f"validation 2.28). The course's validation loss (its first batch) is "
+        f"{fmt(m.rec.summary['final_val_loss'], 4)}.\n\n"
+        f'**(b)** 64 new tokens for the corpus-fitting prompt "{PROMPT}" and for the handout\'s '
+        f'"{HANDOUT_PROMPT}" (which does not fit news text), in the first table with each '
+        "sample's measured properties: how many of its tokens and 2-grams are distinct, how many "
+        "of its 4-grams repeat earlier ones, and its per-token loss under the model itself (a "
+        "loop is far too predictable, noise far too surprising). Whether they are 'very "
+        "compelling' is a reader's judgment; the measures and the real continuations' values "
+        "(second table) are the evidence.\n\n"
+        f"**(c)** Measured on 64-token continuations of the first 16 tokens of {m.n_prompts} "
+        "validation sequences (the same prompts for each temperature, the real continuations as "
+        "reference; the pairs in these comparisons are prompts, not seeds):\n\n"
+        f"- loops: {signed(c['loops'])}\n- variety: {signed(c['varies'])}\n"
+        f"- drift: {signed(c['drifts'])}\n\n"
+        "The best temperature is the one whose samples are closest to real text, on per-token "
+        f"loss and on distinct tokens: {m.best_label}. Closest on loss: "
+        f"{signed(best['loss'][1])}; on distinct tokens: {signed(best['distinct'][1])}."
+    )
+
+
+def _measure_text(key: str, values: list[float]) -> str:
+    """Mean over prompts with its 95% t-interval; a fraction's interval kept inside [0, 1]."""
+    summary = summarize(values)
+    if key == "loss" or summary.ci is None:
+        return summary.text()
+    low, high = max(0.0, summary.ci[0]), min(1.0, summary.ci[1])
+    return f"{fmt(summary.mean)} (95% CI {fmt(low)} to {fmt(high)}, n={summary.n}; within [0, 1])"
+
+
+def _q4_tables(m: Q4Measured) -> list[str]:
+    s = m.rec.summary
+    per_prompt = [
+        [label] + [_measure_text(k, v[k]) for k in MEASURES] for label, v in m.stats.items()
+    ]
+    losses = ["train loss", "course's validation loss (first batch)", "validation loss (whole split)",
+              "unigram entropy", "below it", "training incl. validation (s)", "training steps alone (s)"]  # fmt: skip
+    numbers = [s["final_train_loss"], s["final_val_loss"], m.val_loss, m.entropy,
+               m.entropy - m.val_loss, m.rec.train_seconds, s["train_step_seconds"]]  # fmt: skip
+    return [
+        markdown_table(["sample", "text", *MEASURES.values()], m.samples),
+        markdown_table(["continuation", *MEASURES.values()], per_prompt),
+        markdown_table(losses, [numbers]),
+    ]
 
 
 def q4(budget: Budget, out: Path) -> Answer:
-    from neurallab.data import stories
-    from neurallab.engine.generation import generate_samples
-    from neurallab.engine.generation import load_language_model as load_model
-
-    s = settings(budget)
     (seed,) = budget.seeds(1, default=SEED)
-    argv = _argv(
-        budget, s.q4_sequences, size=s.q4_size, batch=s.q4_batch, keys=s.q4_keys, lr=s.q4_lr
-    )
-    argv += [
-        "--seed",
-        str(seed),
-        "--run_name",
-        f"rnn-lm-long-s{seed}",
-    ]
-    run_dir = _runs_folder(out) / f"long-s{seed}"
-    summary = budget.run(argv, run_dir)
-    # The final weights (last.pt), as the handout's table reports the run's final losses.
-    model, tokenizer = load_model(run_dir / "last.pt")
+    run_dir = out.parent / "runs" / f"long-s{seed}"
+    rec = budget.train(q4_run(budget).replace(seed=seed), run_dir, f"rnn-lm-long-s{seed}")
+    model, tokenizer = rnn_lm.load_with_tokenizer(rec.checkpoint)  # final weights, as the table
     valid = torch.stack(stories.read_sequences(stories.default_paths()["valid"]))
-    entropy = unigram_entropy(valid, tokenizer.get_vocab_size())
-    val_loss = split_loss(model, valid)
-
-    samples = {
-        prompt: generate_samples(
-            model, tokenizer, prompt, list(TEMPERATURES), 64, 3, None, seed + i
-        )
-        for i, prompt in enumerate((PROMPT, HANDOUT_PROMPT))
-    }
-    (out / "samples.json").write_text(
-        json.dumps({p: {str(t): v for t, v in d.items()} for p, d in samples.items()}, indent=1)
+    stats = sample_statistics(model, valid, 12, 16, 64, seed)
+    best = {k: best_temperature(stats, k) for k in ("loss", "distinct")}
+    same = best["loss"][0] == best["distinct"][0]
+    label = (
+        best["loss"][0]
+        if same
+        else f"{best['loss'][0]} (loss), {best['distinct'][0]} (distinct tokens)"
     )
-    lines = [
-        f"- `{prompt}`, T = {t:g}, sample {i}: {' '.join(text.split())}"
-        for prompt, by_t in samples.items()
-        for t, texts in by_t.items()
-        for i, text in enumerate(texts, start=1)
-    ]
-
-    n_prompts = 12
-    stats = sample_statistics(model, valid, n_prompts, 16, 64, seed)
-    labels = [f"T = {t:g}" for t in TEMPERATURES]
-    trend = {
-        measure: ordered_readings(
-            [(lbl, stats[lbl][measure]) for lbl in labels], what, paired=True, unit="prompts"
-        )
-        for measure, what in MEASURES.items()
-    }
-    best = {m: best_temperature(stats, m) for m in ("loss", "distinct")}
-    if best["loss"][0] == best["distinct"][0]:
-        best_sentence = (
-            f"By mean gap, **{best['loss'][0]}** is closest to real text on both measures."
-        )
-    else:
-        best_sentence = (
-            "By mean gap the two measures pick different temperatures "
-            f"({best['loss'][0]} on per-token "
-            f"loss, {best['distinct'][0]} on distinct tokens)."
-        )
-    stat_rows = [
-        [label] + [summarize(values[m]).text() for m in ("distinct", "repeated 4-grams", "loss")]
-        for label, values in stats.items()
-    ]
-    distinct_hi = compare(
-        labels[-1], stats[labels[-1]]["distinct"], labels[0], stats[labels[0]]["distinct"],
-        "distinct-token fraction", paired=True, unit="prompts",
+    verdicts, claims = q4_claims(stats, label)
+    m = Q4Measured(
+        rec, seed, split_loss(model, valid), unigram_entropy(valid, tokenizer.get_vocab_size()),
+        len(valid), shown_samples(model, tokenizer, seed), stats, best, label, claims,
     )  # fmt: skip
-    repeats_hi = compare(
-        labels[0], stats[labels[0]]["repeated 4-grams"], labels[-1],
-        stats[labels[-1]]["repeated 4-grams"], "repeated 4-gram fraction", paired=True, unit="prompts",
-    )  # fmt: skip
-    target = entropy - 1.5
-    verdicts = [
-        expect_threshold(
-            "A trained model whose samples are made of words: validation loss at least 1.5 "
-            f"nats/token below the unigram entropy ({fmt(entropy, 4)} - 1.5 = {fmt(target, 4)}; "
-            "issue 13's bar for the handout's 'compelling' samples).",
-            summarize([val_loss]),
-            target,
-            below=True,
-            what="whole-split validation loss",
-        ),
-        expect_direction(
-            "Temperature 0 repeats; higher temperatures vary more.",
-            distinct_hi,
-            expected=+1,
-            higher="more varied",
-            lower="less varied",
-        ),
-        expect_direction(
-            "Temperature 0 repeats (loops).",
-            repeats_hi,
-            expected=+1,
-            higher="more repetitive",
-            lower="less repetitive",
-        ),  # fmt: skip
-    ]
-    size_note = f"size {s.q4_size}, dk = dv = {s.q4_keys}"
-    handout = "250,000 sequences, batch 128, size 512, dk = dv = 256, learning rate 1e-3"
-    handout_note = (
-        "the handout's budget" if not budget.quick else f"--quick budget (the handout: {handout})"
-    )
+    real, t0 = stats["validation text"]["repeated 4-grams"], stats["T = 0"]["repeated 4-grams"]
     return Answer(
-        text=(
-            f"**(a)** {s.q4_sequences:,} sequences, batch {s.q4_batch}, {size_note}, seed "
-            f"{seed}, constant learning rate {s.q4_lr:g}; {handout_note}. "
-            f"{_precision_note(budget)} The final weights score "
-            f"**{fmt(val_loss, 4)}** nats/token over the whole validation split "
-            f"({len(valid):,} sequences), whose unigram entropy (the loss of the best model "
-            f"that ignores context) is **{fmt(entropy, 4)}**: {fmt(abs(entropy - val_loss), 3)} "
-            f"nats/token {'below' if val_loss < entropy else 'above'} it. The course's "
-            f"validation loss (its first batch of {s.q4_batch} sequences) is "
-            f"{fmt(summary['final_val_loss'], 4)}.\n\n"
-            "**(b)** 64 new tokens for the corpus-fitting prompt "
-            f'"{PROMPT}" and for the handout\'s "{HANDOUT_PROMPT}" (which does not fit news '
-            "text); temperature 0 is greedy, so it is shown once:\n\n"
-            + "\n".join(lines)
-            + "\n\n**(c)** Measured on 64-token continuations of the first 16 tokens of "
-            f"{n_prompts} validation sequences (one continuation per prompt and temperature, "
-            "the same prompts for each; the real continuations as reference), second table; in "
-            "these comparisons the pairs are the prompts, not seeds. "
-            "As the temperature rises:\n\n"
-            + "".join(f"- {MEASURES[m]}: {trend[m][1]}\n" for m in MEASURES)
-            + "\nWhich is best: a good sample reads like real text, so the "
-            "best temperature is the one whose samples are closest to the real continuations, "
-            "on how surprising they are to the model (per-token loss: a loop is far too "
-            "predictable, noise far too surprising) and on how varied they are. "
-            f"{best_sentence} Closest on per-token loss: "
-            f"{best['loss'][1].reading('further', 'closer')} "
-            f"Closest on distinct tokens: {best['distinct'][1].reading('further', 'closer')}"
-        ),
+        text=_q4_text(budget, m),
         commands=[
-            summary["command"],
-            f"neurallab generate --checkpoint {run_dir / 'last.pt'} --prompt '{PROMPT}' "
-            "--temperature 0 0.3 0.8 --samples 3 --num_tokens 64",
-        ],
-        tables=[
-            markdown_table(
-                [
-                    "train loss",
-                    "course's validation loss (first batch)",
-                    "validation loss (whole split)",
-                    "unigram entropy",
-                    "below it",
-                    "training incl. validation (s)",
-                    "training steps alone (s)",
-                ],
-                [
-                    [
-                        summary["final_train_loss"],
-                        summary["final_val_loss"],
-                        val_loss,
-                        entropy,
-                        entropy - val_loss,
-                        summary["train_seconds"],
-                        summary["train_step_seconds"],
-                    ]
-                ],
-            ),
-            markdown_table(
-                ["continuation", "distinct-token fraction", "repeated 4-grams", "per-token loss"],
-                stat_rows,
+            rec.command,
+            *(
+                f"neurallab generate --checkpoint {rec.checkpoint} --prompt '{text}' --temperature "
+                f"0 0.3 0.8 --samples 3 --num_tokens 64 --seed {seed + i}"
+                for i, text in enumerate((PROMPT, HANDOUT_PROMPT))
             ),
         ],
+        tables=_q4_tables(m),
         metrics={
-            "final_train_loss": summary["final_train_loss"],
-            "final_val_loss": val_loss,
-            "unigram_entropy": entropy,
-            "nats_below_unigram": entropy - val_loss,
+            "final_train_loss": rec.summary["final_train_loss"],
+            "final_val_loss": m.val_loss,
+            "unigram_entropy": m.entropy,
+            "nats_below_unigram": m.entropy - m.val_loss,
+            "passes": rec.summary.get("passes"),
+            "sample_measures": {
+                lbl: {k: summarize(v[k]).mean for k in MEASURES} for lbl, v in stats.items()
+            },
         },
         verdicts=verdicts,
         key_result=(
-            f"validation loss {fmt(val_loss, 3)} vs unigram entropy {fmt(entropy, 3)} "
-            f"({fmt(entropy - val_loss, 2)} below); closest to real text: {best['loss'][0]} "
-            "(per-token loss)"
+            f"validation loss {fmt(m.val_loss, 3)} vs unigram entropy {fmt(m.entropy, 3)}; "
+            f"T = 0 repeated 4-grams {fmt(statistics.fmean(t0))} vs real text "
+            f"{fmt(statistics.fmean(real))}; closest to real text: {label}"
         ),
     )
 
 
 # Planning estimates, used only where results/<budget> holds no measured answer yet.
 # seconds_quick: the quiet quick run of 2026-11-30 (reproduce all --quick, 2 threads).
-# seconds_full: the training-step time per sequence measured by that run's Q1/Q2 tables on this
-# 2-core machine (size 64/128/256/512 at batch 128: 3.58/4.73/6.82/13.3 ms; batch 32/64/256 at
-# size 128: 3.28/3.60/4.41 ms) times the handout's sequences and 3 seeds, plus 15% for
-# validation: Q1 3 x 50,000 x 28.4 ms; Q2 the batch-32/64/256 runs (batch 128 is Q1's);
-# Q3 3 x 102,400 x 4.73 ms; Q4 250,000 x ~14.6 ms (size 512 with dk = dv = 256).
+# seconds_full: training-step time per sequence measured on this 2-core machine (size
+# 64/128/256/512 at batch 128: 3.58/4.73/6.82/13.3 ms; batch 32/64/256 at size 128:
+# 3.28/3.60/4.41 ms) times the handout's sequences and 3 seeds, plus 15% for validation.
 QUESTIONS = [
     Question("hw7", "§5 Q1", "Model size 64/128/256/512", q1, seconds_quick=113, seconds_full=4900),
     Question("hw7", "§5 Q2", "Batch size and wall time", q2, seconds_quick=50, seconds_full=1950),
@@ -858,11 +859,6 @@ QUESTIONS = [
         "hw7", "§5 Q3", "Final losses vs num_sequences", q3, seconds_quick=62, seconds_full=1700
     ),
     Question(
-        "hw7",
-        "§5 Q4",
-        "Long run; samples at 0, 0.3, 0.8",
-        q4,
-        seconds_quick=140,
-        seconds_full=4200,
+        "hw7", "§5 Q4", "Long run; samples at 0, 0.3, 0.8", q4, seconds_quick=140, seconds_full=4200
     ),
 ]

@@ -21,16 +21,12 @@ def _output(title: str, value: dict) -> str:
     return f"\n\n{title}\n\n```text\n{lines}\n```"
 
 
-def q2(budget: Budget, out: Path) -> Answer:
-    r = conv.worked_examples()
-    layer = conv.what_a_layer_learns()
-    shift = conv.shift_test()
-    rows = [[" ".join(f"{v:d}" for v in row)] for row in r["Y"]]
-    only_weights = list(layer["parameters"]) == ["weight"]
+def _q2_text(r: dict, layer: dict, shift: dict) -> str:
+    """§2's answer: each item, with the code output that shows it."""
     settings_kept = layer["settings_before"] == layer["settings_after"]
     equivariant = shift["shared_filter_max_difference"] < 1e-9
     unshared_differs = shift["separate_filters_max_difference"] > 1e-6
-    text = (
+    return (
         f"**1a** Y = X * F (cross-correlation, no padding, stride 1) is computed by the "
         f"handout's loops, checked against `torch.nn.functional.conv2d`: **j = {r['j']}** "
         f"(row 3, column 2). **1b** 6x4 input, 2x2 filter, stride 2: "
@@ -71,6 +67,15 @@ def q2(budget: Budget, out: Path) -> Answer:
         "`tests/test_internals.py` checks both against torch, and that a flipped kernel (true "
         "convolution) does not match."
     )
+
+
+def q2(budget: Budget, out: Path) -> Answer:
+    r = conv.worked_examples()
+    layer = conv.what_a_layer_learns()
+    shift = conv.shift_test()
+    rows = [[" ".join(f"{v:d}" for v in row)] for row in r["Y"]]
+    only_weights = list(layer["parameters"]) == ["weight"]
+    text = _q2_text(r, layer, shift)
     verdicts = [
         written(
             "1a, 1b: j in Y = X * F; output size of 6x4, 2x2 filter, stride 2",
@@ -226,28 +231,7 @@ def q4(budget: Budget, out: Path) -> Answer:
 
 
 QUESTIONS = [
-    Question(
-        "hw7",
-        "§2",
-        "Convolution: worked examples, parameters, parameter sharing",
-        q2,
-        seconds_quick=2,
-        seconds_full=2,
-    ),
-    Question(
-        "hw7",
-        "§3",
-        "Backprop through time; RNN vs RNN language model",
-        q3,
-        seconds_quick=1,
-        seconds_full=1,
-    ),
-    Question(
-        "hw7",
-        "§4",
-        "Tape autodiff: the tape, stack vs queue, attention shapes",
-        q4,
-        seconds_quick=1,
-        seconds_full=1,
-    ),
+    Question("hw7", "§2", "Convolution: worked examples, parameters, parameter sharing", q2, 2, 2),
+    Question("hw7", "§3", "Backprop through time; RNN vs RNN language model", q3, 1, 1),
+    Question("hw7", "§4", "Tape autodiff: the tape, stack vs queue, attention shapes", q4, 1, 1),
 ]
