@@ -87,15 +87,15 @@ ask("hw7", "§5 Q4")
 # ### Generate here
 # The model of §5 Q4's run (its `last.pt` in `runs/reproduce`) loaded and sampled with the
 # library's `generate_samples`, the code `neurallab generate` runs. Without that run, a
-# small model is trained first (about a minute on a 2-core CPU; on a GPU add
-# `"--device", "cuda"` and raise `--num_sequences`). Change the prompt or the temperatures.
+# small model is trained first with `rnn_lm.train` (about a minute on a 2-core CPU; on a GPU
+# add `device="cuda"` and raise `num_sequences`). Change the prompt or the temperatures.
 
 # %%
 import os
 
-from neurallab import commands
-from neurallab.engine.generation import generate_samples, load_language_model
+from neurallab.engine.generation import generate_samples
 from neurallab.experiments.notebook import REUSE_ONLY, project_root
+from neurallab.programs import rnn_lm
 
 root = project_root()
 found = [
@@ -106,12 +106,11 @@ small = root / "runs" / "rnn-lm" / "notebook-small"
 if not found and (small / "summary.json").exists():
     found = [small / "last.pt"]
 if not found and os.environ.get(REUSE_ONLY) != "1":
-    flags = ["--num_sequences", "3000", "--hidden_dim", "64", "--embed_dim", "64"]
-    flags += ["--dk", "64", "--dv", "64", "--tracker", "none", "--no_progress", "--overwrite"]
-    assert commands.run(["rnn-lm", *flags, "--run_dir", str(small)]) == 0
+    small_lm = rnn_lm.Settings(num_sequences=3000, hidden_dim=64, embed_dim=64, dk=64, dv=64)
+    rnn_lm.train(small_lm, small, tracker="none", progress=False, overwrite=True)
     found = [small / "last.pt"]
 if found:
-    model, tokenizer = load_language_model(found[0])
+    model, tokenizer = rnn_lm.load_with_tokenizer(found[0])
     print(f"model: {found[0].relative_to(root)}")
     samples = generate_samples(
         model,

@@ -23,7 +23,7 @@ from neurallab.cli import main
 from neurallab.engine import FitConfig, fit, resolve_device
 from neurallab.engine.distributed import DistributedContext
 from neurallab.errors import UserError
-from neurallab.tasks.common import classification_step
+from neurallab.programs.run import classification_step
 from neurallab.tracking import Run, metric_series, read_metrics
 
 TORCHRUN = Path(sys.executable).with_name("torchrun")

@@ -1,9 +1,9 @@
 """The layers import downwards only: read from every module's source (ast), nothing is imported.
 
-Commands (`neurallab.tasks`) sit on top: nothing imports them or `neurallab.cli`; experiments
-and compat run a command through `neurallab.commands.run`, which finds it by name. Below them
+Commands (`neurallab.tasks`) sit on top: nothing imports them or `neurallab.cli`. Below them
 every package may import only packages of a lower layer (two packages on one layer, such as
-data and models, do not import each other).
+data and models, do not import each other). The experiments call the programs with settings
+objects: an argv list or a run by name (`neurallab.commands`) there is caught too.
 """
 
 from __future__ import annotations
@@ -78,7 +78,41 @@ def violations(root: Path = ROOT) -> list[str]:
                 problems.append(f"{relative}:{line} imports unknown neurallab.{target}")
             elif target in TOP or LAYERS[target] >= LAYERS[own]:
                 problems.append(f"{relative}:{line}: {own} imports neurallab.{target}")
+            elif target == "commands" and asks_questions(path):
+                problems.append(f"{relative}:{line}: experiments run programs by name (commands)")
+        if asks_questions(path):
+            problems += [f"{relative}:{line}: argv list {text}" for line, text in argv_lists(path)]
     return problems
+
+
+def asks_questions(path: Path) -> bool:
+    """A question module: an experiments module that defines QUESTIONS (the machinery beside
+    them, reproduce's git calls and base's launcher, builds command lines for other reasons)."""
+    if path.parent.name != "experiments":
+        return False
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        if any(getattr(t, "id", None) == "QUESTIONS" for t in targets):
+            return True
+    return False
+
+
+def argv_lists(path: Path) -> list[tuple[int, str]]:
+    """Lists or tuples holding a flag (a string starting with '--') in a module: how a question
+    ran a program before it built settings; the experiments build settings objects instead."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.List | ast.Tuple):
+            flags = [
+                e.value
+                for e in node.elts
+                if isinstance(e, ast.Constant)
+                and isinstance(e.value, str)
+                and e.value.startswith("--")
+            ]
+            if flags:
+                found.append((node.lineno, flags[0]))
+    return found
 
 
 def test_every_import_points_down_the_layers():
@@ -93,6 +127,7 @@ def test_every_import_points_down_the_layers():
         ("engine/loop.py", "import neurallab.experiments.stats\n", "experiments"),
         ("models/mlp.py", "from neurallab.data import registry\n", "data"),
         ("data/images.py", "from neurallab import report\n", "report"),
+        ("programs/mnist.py", "from neurallab import experiments\n", "experiments"),
     ],
 )
 def test_an_upward_import_is_caught(tmp_path, file, source, problem):
@@ -101,3 +136,20 @@ def test_an_upward_import_is_caught(tmp_path, file, source, problem):
     path.write_text(source)
     (found,) = violations(tmp_path)
     assert found.endswith(f"imports neurallab.{problem}"), found
+
+
+@pytest.mark.parametrize(
+    ("source", "problem"),
+    [
+        ('arms = {"a": ["mnist", "--epochs", "1"]}\n', "argv list --epochs"),
+        ("def q(budget):\n    return budget.train(x, ('--lr', '1'))\n", "argv list --lr"),
+        ("from neurallab import commands\n", "experiments run programs by name"),
+        ("from neurallab.commands import run\n", "experiments run programs by name"),
+    ],
+)
+def test_an_argv_list_or_a_run_by_name_in_experiments_is_caught(tmp_path, source, problem):
+    path = tmp_path / "experiments" / "hw9.py"
+    path.parent.mkdir(parents=True)
+    path.write_text(source + "QUESTIONS = []\n")
+    (found,) = violations(tmp_path)
+    assert problem in found, found

@@ -263,13 +263,13 @@ CORPUS = [
     _case(1, "dashboard --port 0", "--port", None, False),
     _case(1, "reproduce hw4 --seed -1 --out {w}/out", "--seed", None, False),
     # 2. Files of the wrong kind: what the file is, what was expected.
-    _case(2, "generate --checkpoint {w}/mnist/best.pt", "best.pt", "hw7", False),
-    _case(2, "generate --checkpoint {w}/mnist", "mnist", "hw7", False),
-    _case(2, "generate --checkpoint {w}/notes.txt", "notes.txt", "hw7", False),
+    _case(2, "generate --checkpoint {w}/mnist/best.pt", "best.pt", None, False),
+    _case(2, "generate --checkpoint {w}/mnist", "mnist", None, False),
+    _case(2, "generate --checkpoint {w}/notes.txt", "notes.txt", None, False),
     _case(2, "cifar-test --weights {w}/notes.txt", "notes.txt", None, False),
     _case(2, "cifar-test --weights {w}/mnist/best.pt", "best.pt", None, False),
     _case(
-        2, "rnn-lm --train_data {w}/array.npy --num_sequences 16 --batch_size 8", "array.npy", "hw7"
+        2, "rnn-lm --train_data {w}/array.npy --num_sequences 16 --batch_size 8", "array.npy", None
     ),
     _case(2, "timeseries --npy {w}/notes.txt {w}/y.npy", "notes.txt", None),
     _case(2, "img --data_dir {w}/notes.txt", "notes.txt"),
@@ -283,7 +283,6 @@ CORPUS = [
         3,
         "rnn-lm --train_data {w}/tokens.json --num_sequences 16 --batch_size 8",
         "--val_data",
-        "hw7",
     ),
     # 4. Selectors that match nothing: one line listing what exists; nothing overwritten.
     _case(
@@ -306,7 +305,7 @@ CORPUS = [
     _case(4, "internals convolution", "invalid choice", None, False),
     _case(1, "reproduce hw4 --device tpu", "--device", None, False),
     _case(4, "mnist --resume --run_dir {w}/empty", "empty", None, False),
-    _case(4, "generate --checkpoint {w}/no-such.pt", "no-such.pt", "hw7", False),
+    _case(4, "generate --checkpoint {w}/no-such.pt", "no-such.pt", None, False),
 ]
 
 

@@ -11,13 +11,7 @@ from neurallab.engine.loop import (
     evaluate,
     fit,
 )
-from neurallab.engine.options import (
-    OptimizerConfig,
-    TrainingConfig,
-    add_engine_args,
-    fit_config,
-    optimizer_config,
-)
+from neurallab.engine.options import OptimizerConfig, TrainingConfig, TrainSettings
 from neurallab.engine.seed import epoch_generator, seed_everything
 
 __all__ = [
@@ -28,16 +22,14 @@ __all__ = [
     "OptimizerConfig",
     "StepOutput",
     "TrainingConfig",
+    "TrainSettings",
     "TrainingDiverged",
-    "add_engine_args",
     "autocast",
     "epoch_generator",
     "evaluate",
     "fit",
-    "fit_config",
     "load_model_weights",
     "move_to",
-    "optimizer_config",
     "resolve_device",
     "seed_everything",
 ]

@@ -1,28 +1,29 @@
-"""The engine's command-line flags, and the effective configuration they make.
+"""The engine's settings (`TrainSettings`) and the configuration they make.
 
-A training command declares which engine flags it honours and the defaults it fixes:
+A training program's settings subclass `TrainSettings`, state the handout's defaults and list
+what the program does not honour:
 
-    add_engine_args(parser, epochs=10, batch_size=64, lr=1e-3)        # the handout's defaults
-    add_engine_args(parser, ..., refuse={"epochs": "the budget is --num_sequences"})
+    @dataclass(frozen=True)
+    class Settings(TrainSettings):
+        epochs: int = with_default(TrainSettings, "epochs", 10)
+        REFUSED = {"epochs": "the budget is num_sequences"}     # e.g. rnn-lm
 
-and turns its parsed flags into the configuration it runs with in one function of its own,
+and the program turns them into the configuration it trains with in one function of its own,
 
-    def effective_config(args) -> TrainingConfig:
-        return training_config(args, best_metric="val/acc")  # = fit_config + optimizer_config
+    def effective_config(settings, options) -> TrainingConfig:
+        return settings.training_config(resume=..., progress=..., best_metric="val/acc")
 
-which its `run` calls, which config.json records (`TrainingConfig.record()`), and which the flag
-test calls for every command: each engine flag a command shows must change that configuration.
-`args` itself is never changed.
+which its `train` calls, which config.json records (`TrainingConfig.record()`), and which
+tests/test_settings.py calls for every program: each engine setting must change it.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import torch
 
@@ -38,25 +39,6 @@ from neurallab.flags import (
 )
 from neurallab.settings import Settings, setting
 
-# The engine flags, by their argparse `dest`, in the order `--help` shows them.
-ENGINE_FLAGS = (
-    "epochs",
-    "max_samples",
-    "batch_size",
-    "lr",
-    "optimizer",
-    "weight_decay",
-    "momentum",
-    "clip_grad",
-    "seed",
-    "eval_every",
-    "checkpoint_every",
-    "resume",
-    "device",
-    "precision",
-    "num_workers",
-    "no_progress",
-)
 OPTIMIZERS = ("sgd", "adam", "adamw")
 
 
@@ -107,167 +89,6 @@ def as_record(value: Any) -> Any:
         return str(value)
     return value
 
-
-class _Refused(argparse.Action):
-    """A flag the command does not honour: parsing it stops with one line saying why."""
-
-    def __init__(self, option_strings, dest, reason: str, **kwargs) -> None:
-        super().__init__(option_strings, dest, default=None, help=argparse.SUPPRESS, **kwargs)
-        self.reason = reason
-
-    def __call__(self, parser, namespace, values, option_string=None) -> NoReturn:
-        parser.error(f"argument {option_string}: not used by this command: {self.reason}")
-
-
-def add_engine_args(
-    parser: argparse.ArgumentParser,
-    *,
-    epochs: int = 1,
-    batch_size: int = 32,
-    lr: float = 1e-3,
-    seed: int = 0,
-    optimizer: str = "adam",
-    weight_decay: float = 0.0,
-    clip_grad: float = 0.0,
-    eval_every_help: str = "steps between evaluations (default: every epoch)",
-    refuse: dict[str, str] | None = None,
-) -> None:
-    """The engine flags, with the task's defaults (the handout's).
-
-    `refuse` maps a flag's dest to why the command does not honour it: that flag is left out
-    of `--help` and refused, on one line naming it, if given.
-    """
-    refuse = refuse or {}
-    unknown = set(refuse) - set(ENGINE_FLAGS)
-    if unknown:
-        raise ValueError(f"not engine flags: {sorted(unknown)}")
-    g = parser.add_argument_group("training")
-
-    def add(dest: str, *names: str, **kwargs) -> None:
-        if dest in refuse:
-            g.add_argument(*names, dest=dest, action=_Refused, reason=refuse[dest], nargs="?")
-        else:
-            g.add_argument(*names, dest=dest, **kwargs)
-
-    add(
-        "epochs",
-        "--epochs",
-        "--n_epochs",
-        type=non_negative_int,
-        default=epochs,
-        help="passes over the training set",
-    )
-    add(
-        "max_samples",
-        "--max_samples",
-        type=positive_int,
-        default=None,
-        help="budget in training examples instead of epochs (default: --epochs)",
-    )
-    add(
-        "batch_size",
-        "--batch_size",
-        type=positive_int,
-        default=batch_size,
-        help="global batch size (split across processes under torchrun)",
-    )
-    add("lr", "--lr", "--learning_rate", type=positive_float, default=lr, help="learning rate")
-    add("optimizer", "--optimizer", choices=OPTIMIZERS, default=optimizer, help="optimizer")
-    add(
-        "weight_decay",
-        "--weight_decay",
-        type=non_negative_float,
-        default=weight_decay,
-        help="L2 penalty",
-    )
-    add(
-        "momentum",
-        "--momentum",
-        type=non_negative_float,
-        default=None,
-        help="momentum of --optimizer sgd (default: 0)",
-    )
-    add(
-        "clip_grad",
-        "--clip_grad",
-        type=non_negative_float,
-        default=clip_grad,
-        help="max gradient norm (0: no clipping)",
-    )
-    add(
-        "seed",
-        "--seed",
-        type=int,
-        default=seed,
-        help="seeds the initial weights, what training draws and the batch order",
-    )
-    add("eval_every", "--eval_every", type=positive_int, default=None, help=eval_every_help)
-    add(
-        "checkpoint_every",
-        "--checkpoint_every",
-        type=positive_int,
-        default=None,
-        help="steps between writes of last.pt (default: none; last.pt is also written at an "
-        f"evaluation when the previous write is at least {FitConfig.checkpoint_seconds:g} s "
-        "old, and when training ends)",
-    )
-    add("resume", "--resume", action="store_true", help="continue the run in --run_dir")
-    add("device", "--device", choices=DEVICES, default="auto", help="auto: cuda, mps, else cpu")
-    add(
-        "precision",
-        "--precision",
-        choices=PRECISIONS,
-        default="fp32",
-        help="bf16 runs the forward pass under autocast",
-    )
-    add(
-        "num_workers",
-        "--num_workers",
-        type=non_negative_int,
-        default=0,
-        help="DataLoader worker processes",
-    )
-    add("no_progress", "--no_progress", action="store_true", help="hide the progress bar")
-
-
-def fit_config(args: argparse.Namespace, **fixed: Any) -> FitConfig:
-    """A FitConfig from the engine flags the command offers; `fixed`: what the task sets itself.
-
-    A refused flag parses to None and is not read; the task's `fixed` values stand in for it.
-    """
-    values = dict(
-        epochs=args.epochs,
-        max_samples=args.max_samples,
-        batch_size=args.batch_size,
-        clip_grad=args.clip_grad or None,
-        eval_every=args.eval_every,
-        checkpoint_every=args.checkpoint_every,
-        device=resolve_device(args.device),
-        precision=args.precision,
-        seed=args.seed,
-        resume=args.resume,
-        progress=not args.no_progress,
-        num_workers=args.num_workers,
-    )
-    values.update(fixed)
-    return FitConfig(**values)
-
-
-def optimizer_config(args: argparse.Namespace) -> OptimizerConfig:
-    """The optimizer the flags ask for; `--momentum` with Adam/AdamW is refused, not ignored."""
-    if args.momentum is not None and args.optimizer != "sgd":
-        raise UserError(
-            f"--momentum: --optimizer {args.optimizer} has no momentum setting; use --optimizer sgd"
-        )
-    return OptimizerConfig(args.optimizer, args.lr, args.weight_decay, args.momentum or 0.0)
-
-
-def training_config(args: argparse.Namespace, **fixed: Any) -> TrainingConfig:
-    """`fit_config(args, **fixed)` with `optimizer_config(args)`: what most commands run with."""
-    return TrainingConfig(fit_config(args, **fixed), optimizer_config(args))
-
-
-# -- typed settings (neurallab.settings): what every converted program uses -------------------
 
 ENGINE = "training"  # the --help section of the engine's settings
 

@@ -1,10 +1,11 @@
 """What a handout question is, and what answering it produces.
 
-Each handout has one module here (`hw0.py`, `hw3.py`, `hw4.py`, `hw7.py`, `cnn_rnn.py`) with a
-list `QUESTIONS`. `neurallab reproduce` runs them in order and renders every `Answer` into the
-report. Questions call the real programs through `run_command` (which runs them with
-`neurallab.commands.run`), so the command printed in the report is exactly the one that produced
-the numbers.
+Each handout part has one module here (`hw0_images`, `hw3`, `hw7`, ...) with a list
+`QUESTIONS`. `neurallab reproduce` runs them in order and renders every `Answer` into the
+report. Questions build the programs' settings and train them through `Budget.train` (which
+calls `neurallab.programs` in this process, or under a launcher such as torchrun), so the
+command printed in the report, derived from the settings, is exactly the run that produced the
+numbers.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from neurallab import commands
 from neurallab.atomic import write_json_atomic
 from neurallab.experiments.verdict import Verdict
 from neurallab.programs.run import RunRecord
@@ -68,20 +68,6 @@ class Budget:
         """`settings` with this budget's overrides of the settings it has."""
         own = {k: v for k, v in self.overrides.items() if k in settings.__dataclass_fields__}
         return settings.replace(**own) if own else settings
-
-    def run(self, argv: list[str], run_dir: Path) -> dict[str, Any]:
-        """Run one neurallab command for this question; see `run_command`."""
-        summary = run_command(
-            argv,
-            run_dir,
-            device=self.device,
-            rerun_before=self.rerun_before,
-            project=self.project,
-            launcher=self.launcher,
-            question=self.question,
-        )
-        self.runs.append(summary)
-        return summary
 
     def train(self, settings: Settings, run_dir: Path, run_name: str | None = None) -> RunRecord:
         """Run one program's settings for this question; see `run_program`."""
@@ -131,89 +117,6 @@ class Question:
     run: Callable[[Budget, Path], Answer]  # (budget, folder to write into) -> answer
     seconds_quick: float = 60.0  # expected wall time at the quick budget, for planning
     seconds_full: float = 600.0  # expected wall time at the handout's budget
-
-
-def run_command(
-    argv: list[str],
-    run_dir: Path,
-    *,
-    device: str | None = None,
-    rerun_before: float | None = None,
-    project: str = "neurallab",
-    launcher: str | None = None,
-    question: str = "",
-) -> dict[str, Any]:
-    """Run `neurallab <argv> --run_dir run_dir` in-process and return its summary.json.
-
-    With a `launcher` (e.g. "torchrun --nproc_per_node 4"), a training command (one that offers
-    `--resume`, i.e. trains through the engine, which runs under torchrun unchanged) runs as
-    `<launcher> -m neurallab.cli ...` in its own processes instead, and the recorded command
-    says so; other commands still run here.
-
-    The returned dict also carries `"command"` (the exact shell command), `"seconds"` and
-    `"seed"` (the seed the run recorded in its config.json). A finished run of the same command
-    in `run_dir` is read, not repeated (several questions share runs, and an interrupted
-    reproduce resumes), unless it finished before `rerun_before`; an unfinished one with a checkpoint continues with
-    `--resume`; anything else in the folder is replaced (`--overwrite`), so runs never mix.
-    The command's own output (progress, tracker chatter) goes to `run_dir/output.log`.
-
-    `run_dir/question.txt` names the `question` that started the run, and the returned dict
-    carries `"earlier_seconds"`: the run's time in earlier processes of that same question (a
-    finished run it reuses, or the part before a resume), 0 for another question's runs.
-    """
-    offered = commands.options(argv[0])
-    full = [*argv, *_engine_flags(offered, device, project), "--run_dir", str(run_dir)]
-    trains = "--resume" in offered
-    prefix = f"{launcher} -m neurallab.cli" if launcher and trains else "neurallab"
-    command = f"{prefix} {shlex.join(full)}"
-    summary_path = run_dir / "summary.json"
-    previous = json.loads(summary_path.read_text()) if summary_path.exists() else {}
-    # An interrupted resume leaves its summary with the command it ran, `--resume` included.
-    same_command = previous.get("command", "").removesuffix(" --resume") == command
-    asked_by = run_dir / "question.txt"
-    own_work = bool(question) and asked_by.exists() and asked_by.read_text() == question
-    force = rerun_before is not None and (
-        not summary_path.exists() or summary_path.stat().st_mtime < rerun_before
-    )
-    if same_command and "wall_seconds" in previous and not force:
-        earlier = total_seconds(previous) if own_work else 0.0
-        return _with_seed(
-            {**previous, "seconds": previous["wall_seconds"], "earlier_seconds": earlier},
-            run_dir,
-        )
-    extra = []
-    resumable = (run_dir / "last.pt").exists() and trains
-    if same_command and resumable and not force:
-        extra = ["--resume"]
-    elif run_dir.exists():
-        shutil.rmtree(run_dir)  # a different or forced command: replace, never append
-    started = time.perf_counter()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if question and not extra:
-        asked_by.write_text(question)
-    log_path = run_dir / "output.log"
-    if prefix != "neurallab":
-        with log_path.open("a") as log:
-            launched = [*shlex.split(launcher), "-m", "neurallab.cli", *full, *extra]
-            code = subprocess.run(launched, stdout=log, stderr=subprocess.STDOUT).returncode
-    else:
-        with (
-            log_path.open("a") as log,
-            contextlib.redirect_stdout(log),
-            contextlib.redirect_stderr(log),
-        ):
-            code = commands.run([*full, *extra])
-    if code:
-        tail = log_path.read_text().strip().splitlines()[-1:] or [""]
-        raise RuntimeError(f"`{command}` exited with {code}: {tail[0]} (log: {log_path})")
-    seconds = round(time.perf_counter() - started, 2)
-    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
-    summary["command"] = command  # without --resume, so the next reproduce can reuse it
-    if summary_path.exists():
-        write_json_atomic(summary_path, summary)
-    # A resumed run's time in its earlier processes, as its checkpoint carried it.
-    earlier = summary.get("resumed_after_seconds", 0.0) if extra and own_work else 0.0
-    return _with_seed({**summary, "seconds": seconds, "earlier_seconds": earlier}, run_dir)
 
 
 def run_program(
@@ -313,25 +216,6 @@ def total_seconds(summary: dict[str, Any]) -> float:
     """A finished run's time over all its processes: the training time its checkpoints carry
     across resumes (`train_seconds`), or its last process's wall time if that is longer."""
     return max(summary.get("wall_seconds", 0.0), summary.get("train_seconds", 0.0))
-
-
-def _with_seed(summary: dict[str, Any], run_dir: Path) -> dict[str, Any]:
-    config_path = run_dir / "config.json"
-    if "seed" not in summary and config_path.exists():
-        summary["seed"] = json.loads(config_path.read_text()).get("seed")
-    return summary
-
-
-def _engine_flags(offered: set[str], device: str | None, project: str) -> list[str]:
-    """Flags every run made by reproduce gets, where the command offers them (`offered`)."""
-    flags = []
-    if "--tracker" in offered:
-        flags += ["--project", project]
-    if "--no_progress" in offered:
-        flags.append("--no_progress")
-    if device is not None and "--device" in offered:
-        flags += ["--device", device]
-    return flags
 
 
 def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:

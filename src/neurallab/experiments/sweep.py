@@ -2,14 +2,15 @@
 
 Every empirical question that compares arms goes through here:
 
-    arms = {"colour": ["img", "--image_size", "64"], "grayscale": [..., "--grayscale"]}
+    colour = images.Settings(image_size=64)
+    arms = {"colour": colour, "grayscale": colour.replace(grayscale=True)}
     result = sweep(budget, arms, budget.seeds(3, default=10999), out.parent / "runs")
     result.table([("test acc", "final.test/acc")])           # mean, 95% CI, per-seed values
     result.compare("grayscale", "colour", "final.test/acc", "test accuracy").reading()
 
-Each (arm, seed) is one real run of a neurallab command in its own folder
-(`<folder>/<arm>-s<seed>`), named `<task>-<arm>-s<seed>` in the tracker, so the dashboard shows
-a question's runs by setting. Runs of the same command are reused across questions.
+Each (arm, seed) is one real run of a program, its settings with that seed, in its own folder
+(`<folder>/<arm>-s<seed>`), named `<program>-<arm>-s<seed>` in the tracker, so the dashboard
+shows a question's runs by setting. Runs of the same command are reused across questions.
 """
 
 from __future__ import annotations
@@ -56,18 +57,18 @@ def read_key(summary: dict[str, Any] | RunRecord, key: Key) -> float:
 
 @dataclass
 class SweepResult:
-    """The runs of a sweep: `runs[arm][seed]` is that run's summary.json (plus command, run_dir)."""
+    """The runs of a sweep: `runs[arm][seed]` is that run's RunRecord."""
 
     arms: list[str]
     seeds: list[int]
-    runs: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    runs: dict[str, dict[int, RunRecord]] = field(default_factory=dict)
 
     @property
     def commands(self) -> list[str]:
-        return [_field(self.runs[a][s], "command") for a in self.arms for s in self.seeds]
+        return [self.runs[a][s].command for a in self.arms for s in self.seeds]
 
     def run_dirs(self, arm: str) -> list[Path]:
-        return [Path(_field(self.runs[arm][s], "run_dir")) for s in self.seeds]
+        return [self.runs[arm][s].run_dir for s in self.seeds]
 
     def records(self, arm: str) -> list[RunRecord]:
         return [self.runs[arm][s] for s in self.seeds]
@@ -104,32 +105,20 @@ class SweepResult:
         return markdown_table(headers, rows) + f"\n\nSeeds: {seeds} (95% CI: Student t over seeds)."
 
 
-def _field(run: dict[str, Any] | RunRecord, name: str) -> Any:
-    if isinstance(run, RunRecord):
-        return run.command if name == "command" else run.run_dir
-    return run[name]
-
-
 def sweep(
     budget: Budget,
-    arms: Mapping[str, Settings | Sequence[str]],
+    arms: Mapping[str, Settings],
     seeds: Sequence[int],
     folder: Path,
 ) -> SweepResult:
     """Train every arm's settings once per seed (each in `folder/<arm>-s<seed>`, named
     `<program>-<arm>-s<seed>` in the tracker) and collect their records."""
     result = SweepResult(arms=list(arms), seeds=list(seeds))
-    for arm, argv in arms.items():
+    for arm, settings in arms.items():
         result.runs[arm] = {}
         for seed in seeds:
             name = f"{run_slug(arm)}-s{seed}"
-            if isinstance(argv, Settings):
-                result.runs[arm][seed] = budget.train(
-                    argv.replace(seed=seed), folder / name, run_name=f"{argv.PROGRAM}-{name}"
-                )
-                continue
-            command = [*argv, "--seed", str(seed), "--run_name", f"{argv[0]}-{name}"]
-            run_dir = folder / name
-            summary = budget.run(command, run_dir)
-            result.runs[arm][seed] = {**summary, "run_dir": str(run_dir)}
+            result.runs[arm][seed] = budget.train(
+                settings.replace(seed=seed), folder / name, run_name=f"{settings.PROGRAM}-{name}"
+            )
     return result

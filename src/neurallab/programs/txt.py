@@ -142,7 +142,8 @@ class Settings(TrainSettings):
                 f"{self._where()}epochs: 0 trains nothing; give at least 1 (0 is for "
                 "length_histogram alone)"
             )
-        if self.padding == "max_len" and self.max_len < 1 and self.batch_size > 1:
+        trains = self.epochs > 0
+        if trains and self.padding == "max_len" and self.max_len < 1 and self.batch_size > 1:
             # The starter's stacking needs equal lengths: without truncation and padding the
             # articles of a batch differ, and the first batch would fail after set-up.
             raise UserError(
