@@ -114,8 +114,8 @@ def test_reproduce_hw4_end_to_end_then_reuses_answers(tmp_path, monkeypatch):
     assert all(r["ok"] and r["verdicts"] and r["key_result"] for r in records)
     ex5 = records[4]
     assert (
-        ex5["metrics"]["inits"] >= 3
-        and 0 <= ex5["metrics"]["below_target"] <= ex5["metrics"]["inits"]
+        ex5["metrics"]["fresh_inits"] >= 3
+        and 0 <= ex5["metrics"]["fresh_below_target"] <= ex5["metrics"]["fresh_inits"]
     )
     # Reuse, not retraining: the second call leaves every answer and every run untouched.
     touched = {p: p.stat().st_mtime_ns for p in (tmp_path / "out").rglob("*.json")}
