@@ -284,17 +284,20 @@ def test_gloo_two_processes_follow_the_single_process_run(tmp_path, monkeypatch)
 @pytest.mark.skipif(not TORCHRUN.exists(), reason="torchrun not installed beside python")
 def test_reproduce_launcher_runs_a_question_command_under_torchrun(tmp_path, monkeypatch):
     """`reproduce --launcher 'torchrun ...'` (the several-GPU recipe) changes no question code:
-    run_command starts the same training command under torchrun, records the launched
+    run_program starts the same training command under torchrun, records the launched
     command, and follows the in-process run's trajectory."""
-    from neurallab.experiments.base import run_command
+    from neurallab import commands
+    from neurallab.experiments.base import run_program
+    from neurallab.programs import mnist
 
     for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
         monkeypatch.delenv(key, raising=False)
+    settings = mnist.Settings.from_args(commands.parser("mnist").parse_args(ARGS[1:]))
     launcher = f"{TORCHRUN} --nproc_per_node 2 --master_port 29533"
-    launched = run_command(ARGS, tmp_path / "launched", device="cpu", launcher=launcher)
-    here = run_command(ARGS, tmp_path / "here", device="cpu")
-    assert launched["command"].startswith(f"{launcher} -m neurallab.cli mnist ")
-    assert here["command"].startswith("neurallab mnist ")
+    launched, _ = run_program(settings, tmp_path / "launched", device="cpu", launcher=launcher)
+    here, _ = run_program(settings, tmp_path / "here", device="cpu")
+    assert launched.command.startswith(f"{launcher} -m neurallab.cli mnist ")
+    assert here.command.startswith("neurallab mnist ")
     _, two = metric_series(tmp_path / "launched" / "metrics.csv", "train/batch_loss")
     _, one = metric_series(tmp_path / "here" / "metrics.csv", "train/batch_loss")
     assert len(two) == len(one) == 40

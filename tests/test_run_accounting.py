@@ -4,9 +4,16 @@ did on the runs it resumes or reuses, but not runs another question made."""
 
 import json
 
-from neurallab.experiments.base import run_command, total_seconds
+from neurallab.experiments.base import run_program, total_seconds
+from neurallab.programs import mnist
 
-MNIST = ["mnist", "--epochs", "1", "--train_limit", "4000", "--tracker", "none"]
+MNIST = mnist.Settings(epochs=1, train_limit=4000)
+
+
+def run_command(settings, run_dir, question):
+    """The run's summary.json with the accounting of one attempt at `question`."""
+    record, accounting = run_program(settings, run_dir, question=question)
+    return {**record.summary, **accounting}
 
 
 def test_interrupted_resume_resumes_again_and_counts_earlier_work(tmp_path):
