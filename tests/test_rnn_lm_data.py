@@ -131,7 +131,7 @@ def test_rnn_lm_refuses_a_numpy_file_in_one_line(tmp_path, capsys):
     data[1] = str(tmp_path / "X.npy")
     assert main(["rnn-lm", *data, *QUIET, "--num_sequences", "16", "--batch_size", "8"]) == 1
     err = capsys.readouterr().err.strip()
-    assert "X.npy: is a binary NumPy array file" in err and len(err.splitlines()) == 1
+    assert "X.npy" in err and "NumPy array" in err and len(err.splitlines()) == 1
 
 
 def test_raw_stories_are_tokenised_into_sequences(tmp_path):

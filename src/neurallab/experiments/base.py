@@ -182,16 +182,7 @@ def run_program(
         asked_by.write_text(question)
     log_path = run_dir / "output.log"
     if launcher and trains:
-        argv = shlex.split(command)[len(shlex.split(launcher)) :]
-        with log_path.open("a") as log:
-            code = subprocess.run(
-                [*shlex.split(launcher), *argv, *(["--resume"] if resume else [])],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            ).returncode
-        if code:
-            tail = log_path.read_text().strip().splitlines()[-1:] or [""]
-            raise RuntimeError(f"`{command}` exited with {code}: {tail[0]} (log: {log_path})")
+        _launch(command, launcher, resume, log_path)
     else:
         with (
             log_path.open("a") as log,
@@ -206,6 +197,19 @@ def run_program(
     # A resumed run's time in its earlier processes, as its checkpoint carried it.
     earlier = summary.get("resumed_after_seconds", 0.0) if resume and own_work else 0.0
     return RunRecord.read(run_dir, settings_type), _accounting(command, seed, seconds, earlier)
+
+
+def _launch(command: str, launcher: str, resume: bool, log_path: Path) -> None:
+    """Run `command` (`<launcher> -m neurallab.cli <program> <flags>`) in its own processes,
+    its output into `log_path`; a failure is one line naming the command and the log."""
+    argv = shlex.split(command)
+    with log_path.open("a") as log:
+        code = subprocess.run(
+            [*argv, *(["--resume"] if resume else [])], stdout=log, stderr=subprocess.STDOUT
+        ).returncode
+    if code:
+        tail = log_path.read_text().strip().splitlines()[-1:] or [""]
+        raise RuntimeError(f"`{command}` exited with {code}: {tail[0]} (log: {log_path})")
 
 
 def _accounting(command: str, seed: Any, seconds: float, earlier: float) -> dict[str, Any]:

@@ -21,7 +21,13 @@ from neurallab.engine import StepOutput, fit, seed_everything
 from neurallab.engine.options import TrainingConfig, TrainSettings
 from neurallab.flags import positive_int
 from neurallab.models.autoencoder import Autoencoder
-from neurallab.programs.run import RunOptions, RunRecord, finish, open_run, read_checkpoint
+from neurallab.programs.run import (
+    RunOptions,
+    RunRecord,
+    finish,
+    load_model,
+    open_run,
+)
 from neurallab.report.plots import image_grid, learning_curves, scatter_by_class
 from neurallab.settings import setting, with_default
 
@@ -142,7 +148,4 @@ def train(settings: Settings, run_dir: Path | str | None = None, **options: Any)
 
 def load(path: Path | str) -> Autoencoder:
     """The trained autoencoder from a run folder (its best.pt) or a checkpoint, in eval mode."""
-    state = read_checkpoint(path, PROGRAM)
-    model = Autoencoder(**state["model_args"])
-    model.load_state_dict(state["model"])
-    return model.eval()
+    return load_model(path, PROGRAM, Autoencoder)

@@ -29,7 +29,13 @@ from neurallab.engine import StepOutput, evaluate, fit, seed_everything
 from neurallab.engine.options import TrainingConfig, TrainSettings
 from neurallab.errors import UserError
 from neurallab.models.cifar import Net
-from neurallab.programs.run import RunOptions, RunRecord, finish, open_run, read_checkpoint
+from neurallab.programs.run import (
+    RunOptions,
+    RunRecord,
+    finish,
+    load_model,
+    open_run,
+)
 from neurallab.report.plots import panels
 from neurallab.settings import setting, with_default
 
@@ -185,7 +191,4 @@ def train(settings: Settings, run_dir: Path | str | None = None, **options: Any)
 
 def load(path: Path | str) -> Net:
     """The trained Net from a run folder (its best.pt) or a checkpoint, in eval mode."""
-    state = read_checkpoint(path, PROGRAM)
-    model = Net(**state["model_args"])
-    model.load_state_dict(state["model"])
-    return model.eval()
+    return load_model(path, PROGRAM, Net)

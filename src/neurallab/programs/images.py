@@ -25,7 +25,13 @@ from neurallab.engine.checkpoint import save_atomic
 from neurallab.engine.options import TrainingConfig, TrainSettings
 from neurallab.flags import positive_int
 from neurallab.models.images import CNN, NeuralNetwork
-from neurallab.programs.run import RunOptions, RunRecord, finish, open_run, read_checkpoint
+from neurallab.programs.run import (
+    RunOptions,
+    RunRecord,
+    finish,
+    load_model,
+    open_run,
+)
 from neurallab.report.plots import image_grid, learning_curves
 from neurallab.settings import setting, with_default
 from neurallab.tracking import Run
@@ -190,7 +196,4 @@ def train(settings: Settings, run_dir: Path | str | None = None, **options: Any)
 def load(path: Path | str) -> torch.nn.Module:
     """The trained model from a run folder (its best.pt) or a checkpoint (e.g. last.pt: the
     final weights), in eval mode."""
-    state = read_checkpoint(path, PROGRAM)
-    model = build_model(**state["model_args"])
-    model.load_state_dict(state["model"])
-    return model.eval()
+    return load_model(path, PROGRAM, build_model)

@@ -25,8 +25,8 @@ from neurallab.programs.run import (
     RunRecord,
     classification_step,
     finish,
+    load_model,
     open_run,
-    read_checkpoint,
 )
 from neurallab.report.plots import learning_curves
 from neurallab.settings import setting, with_default
@@ -169,7 +169,4 @@ def train(settings: Settings, run_dir: Path | str | None = None, **options: Any)
 
 def load(path: Path | str) -> torch.nn.Module:
     """The trained MLP from a run folder (its best.pt) or a checkpoint, in eval mode."""
-    state = read_checkpoint(path, PROGRAM)
-    model = mnist_mlp(**state["model_args"])
-    model.load_state_dict(state["model"])
-    return model.eval()
+    return load_model(path, PROGRAM, mnist_mlp)

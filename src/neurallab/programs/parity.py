@@ -26,7 +26,13 @@ from neurallab.engine.device import single_thread
 from neurallab.engine.options import TrainingConfig, TrainSettings
 from neurallab.flags import positive_int
 from neurallab.models.parity import ParityLSTM
-from neurallab.programs.run import RunOptions, RunRecord, finish, open_run, read_checkpoint
+from neurallab.programs.run import (
+    RunOptions,
+    RunRecord,
+    finish,
+    load_model,
+    open_run,
+)
 from neurallab.report.plots import line_plot
 from neurallab.settings import setting, with_default
 
@@ -195,7 +201,4 @@ def _train(settings: Settings, opts: RunOptions) -> RunRecord:
 
 def load(path: Path | str) -> ParityLSTM:
     """The trained ParityLSTM from a run folder (its best.pt) or a checkpoint, in eval mode."""
-    state = read_checkpoint(path, PROGRAM)
-    model = ParityLSTM(**state["model_args"])
-    model.load_state_dict(state["model"])
-    return model.eval()
+    return load_model(path, PROGRAM, ParityLSTM)

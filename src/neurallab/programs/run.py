@@ -58,19 +58,23 @@ class RunOptions:
                 f"--run_name: {self.run_name!r} may only hold letters, digits, '.', '-', '_'"
             )
 
-    def folder(self, program: str) -> Path:
-        return (
-            Path(self.run_dir)
-            if self.run_dir is not None
-            else Path("runs") / program / self.name(program)
-        )
+    def folder(self, program: str, name: str | None = None) -> Path:
+        if self.run_dir is not None:
+            return Path(self.run_dir)
+        return Path("runs") / program / (name or self.name(program))
 
     def name(self, program: str) -> str:
+        """run_name, else run_dir's name, else `<program>-<time>` (with `-2`, `-3`, ... when
+        a run of the same second already has that folder: two quick runs never collide)."""
         if self.run_name:
             return self.run_name
         if self.run_dir is not None:
             return Path(self.run_dir).name
-        return f"{program}-{time.strftime('%Y%m%d-%H%M%S')}"
+        stamp = f"{program}-{time.strftime('%Y%m%d-%H%M%S')}"
+        name, k = stamp, 2
+        while (Path("runs") / program / name).exists():
+            name, k = f"{stamp}-{k}", k + 1
+        return name
 
     def argv(self) -> list[str]:
         """The flags that ask for these options (what a command line adds to the settings)."""
@@ -130,7 +134,8 @@ def open_run(
     settings (the dataclass, as JSON), the seed, the configuration the engine runs with under
     "effective", and the run options under "run"."""
     program = settings.PROGRAM
-    folder, run_name = options.folder(program), options.name(program)
+    run_name = options.name(program)
+    folder = options.folder(program, run_name)
     if is_main_process():  # under torchrun only rank 0 owns (and checks) the run folder
         prepare_run_folder(folder, resume=options.resume, overwrite=options.overwrite)
     record: dict[str, Any] = {"program": program, **settings.record()}
@@ -341,3 +346,12 @@ def read_checkpoint(path: Path | str, program: str) -> dict[str, Any]:
     if made_by != program:
         raise UserError(f"{path}: a checkpoint of `neurallab {made_by}`, not of `{program}`")
     return state
+
+
+def load_model(path: Path | str, program: str, build: Any) -> nn.Module:
+    """The model a `program` run trained, from its run folder (best.pt) or a checkpoint:
+    `build(**model_args)` as stored beside the weights, the weights loaded, in eval mode."""
+    state = read_checkpoint(path, program)
+    model = build(**state["model_args"])
+    model.load_state_dict(state["model"])
+    return model.eval()

@@ -19,7 +19,13 @@ from neurallab.engine import StepOutput, fit, seed_everything
 from neurallab.engine.options import TrainingConfig, TrainSettings
 from neurallab.errors import UserError
 from neurallab.models.timeseries import MODELS, build_series_model
-from neurallab.programs.run import RunOptions, RunRecord, finish, open_run, read_checkpoint
+from neurallab.programs.run import (
+    RunOptions,
+    RunRecord,
+    finish,
+    load_model,
+    open_run,
+)
 from neurallab.report.plots import learning_curves
 from neurallab.settings import setting, with_default
 
@@ -131,7 +137,4 @@ def train(settings: Settings, run_dir: Path | str | None = None, **options: Any)
 def load(path: Path | str) -> torch.nn.Module:
     """The trained model from a run folder (its best.pt) or a checkpoint, in eval mode. It takes
     (x, lengths) with x z-scored with the checkpoint's channel_mean and channel_std."""
-    state = read_checkpoint(path, PROGRAM)
-    model = build_series_model(**state["model_args"])
-    model.load_state_dict(state["model"])
-    return model.eval()
+    return load_model(path, PROGRAM, build_series_model)

@@ -43,6 +43,7 @@ from neurallab.programs.run import (
     RunRecord,
     classification_step,
     finish,
+    load_model,
     open_run,
     read_checkpoint,
 )
@@ -266,10 +267,7 @@ def build_model(model: str, vocab_size: int, embed_dim: int, num_class: int, pad
 def load(path: Path | str) -> torch.nn.Module:
     """The trained model from a run folder (its best.pt) or a checkpoint (e.g. last.pt: the
     final weights), in eval mode."""
-    state = read_checkpoint(path, PROGRAM)
-    model = build_model(**state["model_args"])
-    model.load_state_dict(state["model"])
-    return model.eval()
+    return load_model(path, PROGRAM, build_model)
 
 
 def vocabulary(path: Path | str) -> data.Vocab:
