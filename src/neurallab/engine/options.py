@@ -11,7 +11,7 @@ what the program does not honour:
 and the program turns them into the configuration it trains with in one function of its own,
 
     def effective_config(settings, options) -> TrainingConfig:
-        return settings.training_config(resume=..., progress=..., best_metric="val/acc")
+        return settings.training_config(options, best_metric="val/acc")
 
 which its `train` calls, which config.json records (`TrainingConfig.record()`), and which
 tests/test_settings.py calls for every program: each engine setting must change it.
@@ -23,7 +23,7 @@ import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
@@ -88,6 +88,14 @@ def as_record(value: Any) -> Any:
     if isinstance(value, torch.device | Path):
         return str(value)
     return value
+
+
+class RunPlace(Protocol):
+    """What the engine reads of a program's run options (`neurallab.programs.run.RunOptions`,
+    a layer above): whether the run continues from its checkpoint, and the progress bar."""
+
+    resume: bool
+    progress: bool
 
 
 ENGINE = "training"  # the --help section of the engine's settings
@@ -174,8 +182,9 @@ class TrainSettings(Settings):
                 "use optimizer sgd"
             )
 
-    def fit_config(self, *, resume: bool = False, progress: bool = True, **fixed: Any) -> FitConfig:
-        """The FitConfig these settings ask for; `fixed`: what the program sets itself."""
+    def fit_config(self, options: RunPlace | None = None, **fixed: Any) -> FitConfig:
+        """The FitConfig these settings ask for, run as `options` say (resume, progress bar;
+        default: a new run with the bar); `fixed`: what the program sets itself."""
         values = dict(
             epochs=self.epochs,
             max_samples=self.max_samples,
@@ -186,8 +195,8 @@ class TrainSettings(Settings):
             device=resolve_device(self.device),
             precision=self.precision,
             seed=self.seed,
-            resume=resume,
-            progress=progress,
+            resume=options.resume if options is not None else False,
+            progress=options.progress if options is not None else True,
             num_workers=self.num_workers,
         )
         values.update(fixed)
@@ -196,10 +205,6 @@ class TrainSettings(Settings):
     def optimizer_config(self) -> OptimizerConfig:
         return OptimizerConfig(self.optimizer, self.lr, self.weight_decay, self.momentum or 0.0)
 
-    def training_config(
-        self, *, resume: bool = False, progress: bool = True, **fixed: Any
-    ) -> TrainingConfig:
-        """`fit_config(...)` with `optimizer_config()`: what most programs train with."""
-        return TrainingConfig(
-            self.fit_config(resume=resume, progress=progress, **fixed), self.optimizer_config()
-        )
+    def training_config(self, options: RunPlace | None = None, **fixed: Any) -> TrainingConfig:
+        """`fit_config(options, ...)` with `optimizer_config()`: what most programs train with."""
+        return TrainingConfig(self.fit_config(options, **fixed), self.optimizer_config())

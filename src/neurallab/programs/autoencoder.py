@@ -56,10 +56,7 @@ def model_args(settings: Settings) -> dict[str, Any]:
 
 def effective_config(settings: Settings, options: RunOptions | None = None) -> TrainingConfig:
     """What `train` hands the engine: the settings plus the best-run rule (lowest val MSE)."""
-    options = options or RunOptions()
-    return settings.training_config(
-        resume=options.resume, progress=options.progress, best_metric="val/loss", best_mode="min"
-    )
+    return settings.training_config(options, best_metric="val/loss", best_mode="min")
 
 
 def reconstruction_step(model: nn.Module, batch) -> StepOutput:

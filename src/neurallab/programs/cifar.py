@@ -84,10 +84,7 @@ def model_args(settings: Settings) -> dict[str, Any]:
 
 
 def effective_config(settings: Settings, options: RunOptions | None = None) -> TrainingConfig:
-    options = options or RunOptions()
-    return settings.training_config(
-        resume=options.resume, progress=options.progress, best_metric="val/acc"
-    )
+    return settings.training_config(options, best_metric="val/acc")
 
 
 def load_splits(settings: Settings) -> dict[str, TensorDataset]:

@@ -81,10 +81,7 @@ def build_model(model: str, channels: int, size: int, classes: int) -> torch.nn.
 
 def effective_config(settings: Settings, options: RunOptions | None = None) -> TrainingConfig:
     """What `train` hands the engine: the settings plus what this program fixes itself."""
-    options = options or RunOptions()
-    return settings.training_config(
-        resume=options.resume, progress=options.progress, best_metric="val/acc"
-    )
+    return settings.training_config(options, best_metric="val/acc")
 
 
 def prepare_batch(images: torch.Tensor, grayscale: bool) -> torch.Tensor:

@@ -123,10 +123,7 @@ def model_args(settings: Settings) -> dict[str, Any]:
 
 def effective_config(settings: Settings, options: RunOptions | None = None) -> TrainingConfig:
     """What `train` hands the engine: the settings plus what this program fixes itself."""
-    options = options or RunOptions()
-    return settings.training_config(
-        resume=options.resume, progress=options.progress, best_metric="val/acc"
-    )
+    return settings.training_config(options, best_metric="val/acc")
 
 
 def train(settings: Settings, run_dir: Path | str | None = None, **options: Any) -> RunRecord:

@@ -90,10 +90,7 @@ def model_args(settings: Settings) -> dict[str, Any]:
 
 def effective_config(settings: Settings, options: RunOptions | None = None) -> TrainingConfig:
     # Evaluated on the training set every epoch (or eval_every steps): that is how a fit is seen.
-    options = options or RunOptions()
-    return settings.training_config(
-        resume=options.resume, progress=options.progress, best_metric="train/acc"
-    )
+    return settings.training_config(options, best_metric="train/acc")
 
 
 def parity_step(model: torch.nn.Module, batch) -> StepOutput:

@@ -119,11 +119,9 @@ def model_args(settings: Settings, vocab_size: int) -> dict[str, int]:
 def effective_config(settings: Settings, options: RunOptions | None = None) -> TrainingConfig:
     """The budget is num_sequences; validation every eval_every steps, else every tenth of the
     budget (the course's); the best checkpoint has the lowest validation loss."""
-    options = options or RunOptions()
     tenth = max(1, int(settings.num_sequences * 0.1) // settings.batch_size)
     return settings.training_config(
-        resume=options.resume,
-        progress=options.progress,
+        options,
         epochs=1,  # unused: the budget is max_samples
         max_samples=settings.num_sequences,
         eval_every=settings.eval_every or tenth,

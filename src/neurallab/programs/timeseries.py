@@ -70,10 +70,7 @@ class Settings(TrainSettings):
 
 def effective_config(settings: Settings, options: RunOptions | None = None) -> TrainingConfig:
     """What `train` hands the engine: the settings plus the best-run rule (val accuracy)."""
-    options = options or RunOptions()
-    return settings.training_config(
-        resume=options.resume, progress=options.progress, best_metric="val/acc"
-    )
+    return settings.training_config(options, best_metric="val/acc")
 
 
 def series_step(model: torch.nn.Module, batch) -> StepOutput:

@@ -159,11 +159,9 @@ class Settings(TrainSettings):
 
 def effective_config(settings: Settings, options: RunOptions | None = None) -> TrainingConfig:
     """What `train` hands the engine: the settings plus what this program fixes itself."""
-    options = options or RunOptions()
     unpadded = settings.padding == "max_len" and settings.max_len < 1
     return settings.training_config(
-        resume=options.resume,
-        progress=options.progress,
+        options,
         best_metric="val/acc",
         # Evaluation batches of 64 whatever the training batch: the same accuracies (every
         # model here gives each article the same logits in any batch, except pooling over

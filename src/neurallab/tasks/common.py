@@ -11,8 +11,13 @@ from neurallab.programs.run import RunOptions
 from neurallab.tracking import TRACKERS
 
 
-def add_run_args(parser: argparse.ArgumentParser, task: str) -> None:
-    """The run folder and tracker flags of a training command."""
+def add_program_arguments(
+    parser: argparse.ArgumentParser, settings_type: type, *, resumable: bool = True
+) -> None:
+    """A program's flags: one per setting of its dataclass (same defaults, same help), then the
+    run-folder and tracker flags that make its RunOptions (`--resume` where it can resume)."""
+    settings_type.add_arguments(parser)
+    task = settings_type.PROGRAM
     g = parser.add_argument_group("run folder and tracking")
     g.add_argument(
         "--overwrite",
@@ -27,16 +32,6 @@ def add_run_args(parser: argparse.ArgumentParser, task: str) -> None:
     g.add_argument(
         "--run_dir", type=Path, default=None, help=f"run folder (default: runs/{task}/<run_name>)"
     )
-
-
-def add_program_arguments(
-    parser: argparse.ArgumentParser, settings_type: type, *, resumable: bool = True
-) -> None:
-    """A program's flags: one per setting of its dataclass (same defaults, same help), then
-    the run-folder and tracker flags."""
-    settings_type.add_arguments(parser)
-    add_run_args(parser, settings_type.PROGRAM)
-    g = parser._action_groups[-1]  # "run folder and tracking"
     if resumable:
         g.add_argument("--resume", action="store_true", help="continue the run in --run_dir")
     g.add_argument("--no_progress", action="store_true", help="hide the progress bar")
