@@ -1,6 +1,6 @@
 """The quick-vs-full table follows the verdicts it is given."""
 
-from neurallab.experiments.budgets import budget_rows, budget_table
+from neurallab.experiments.budgets import budget_rows, budget_table, settings_changed
 from neurallab.experiments.verdict import AGREES, DISAGREES, NOT_RESOLVED, WRITTEN
 
 
@@ -39,3 +39,54 @@ def test_the_full_side_flips_the_comparison():
     quick = [record("Q1", AGREES)]
     assert budget_rows(quick, [record("Q1", AGREES)])[0][4] == "yes"
     assert budget_rows(quick, [record("Q1", DISAGREES)])[0][4] == "no"
+
+
+def with_runs(qid: str, outcome: str, seeds: list[int], *commands: str) -> dict:
+    return record(qid, outcome) | {"seeds": seeds, "commands": list(commands)}
+
+
+def mnist(seed: int, budget: str, arm: str, *flags: str) -> str:
+    place = f"--run_dir runs/reproduce/{budget}/hw3/{arm}-s{seed} --run_name mnist-{arm}-s{seed}"
+    return f"neurallab mnist {' '.join(flags)} --seed {seed} {place} --no_progress"
+
+
+def test_every_setting_the_quick_runs_change_is_named_from_their_commands():
+    quick = with_runs(
+        "P1",
+        NOT_RESOLVED,
+        [0, 1],
+        mnist(0, "quick", "mse", "--epochs 1 --loss mse --eval_every 200"),
+        mnist(1, "quick", "mse", "--epochs 1 --loss mse --eval_every 200"),
+        mnist(0, "quick", "ce", "--epochs 1 --lr 0.1"),
+    )
+    full = with_runs(
+        "P1",
+        AGREES,
+        [0, 1, 2],
+        mnist(0, "full", "mse", "--epochs 10 --loss mse"),
+        mnist(0, "full", "ce", "--epochs 10"),
+    )
+    changed = settings_changed(quick, full)
+    # epochs differs in both arms: named once; eval_every and lr in one arm each, named with it;
+    # the full side's unset --eval_every and --lr read as the program's defaults.
+    assert "epochs 1 (full: 10)," in changed and "in the" not in changed.split(",")[0]
+    assert "eval_every 200 (full: default) in mnist-mse" in changed
+    assert "lr 0.1 (full: " in changed and "in mnist-ce" in changed
+    assert changed.endswith("; 2 seeds (full: 3)")
+    # seeds, run folders and names are bookkeeping, not settings
+    assert "seed " not in changed and "run_dir" not in changed and "progress" not in changed
+    assert settings_changed(full, full) == ""
+    # the reason a differing verdict gives names them, and the list under the table too
+    row = budget_rows([quick], [full])[0]
+    assert row[4] == "no" and "the quick budget runs epochs 1 (full: 10)" in row[5]
+    assert "- hw7 P1: epochs 1 (full: 10)" in budget_table([quick], [full])
+
+
+def test_arms_run_at_one_budget_only_are_named():
+    quick = with_runs("P1", AGREES, [0], mnist(0, "quick", "a", "--epochs 1"))
+    full = with_runs("P1", AGREES, [0], mnist(0, "full", "b", "--epochs 1"))
+    changed = settings_changed(quick, full)
+    assert "runs only at --quick: mnist-a" in changed and "runs only at --full: mnist-b" in changed
+    # a command that is not a neurallab program (a course script) is left out, not misread
+    script = with_runs("P1", AGREES, [0], "python -m neurallab.compat.txt_classifier --epochs 1")
+    assert settings_changed(script, script) == ""

@@ -6,15 +6,111 @@ question side by side and says, from the verdicts alone, whether they agree and,
 not, why: an interval one budget resolves and the other does not is a matter of budget (fewer
 seeds, steps or data at --quick); opposite verdicts come from what the two budgets run
 differently, which each verdict's own reason names (image size, data stand-in, steps).
+
+What the two budgets run differently is read from the answers themselves: every answer
+records the command of each run it made, so `settings_changed` parses both budgets' commands
+with the program's own parser (defaults filled in) and names every setting that differs, and
+the number of seeds. The table cannot then omit a difference that a question's own text forgets.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import shlex
+from collections import defaultdict
+
+from neurallab import commands
+from neurallab.errors import UserError
 from neurallab.experiments.base import markdown_table
 from neurallab.experiments.verdict import AGREES, DISAGREES, NOT_RESOLVED
 
 EMPIRICAL = (AGREES, DISAGREES, NOT_RESOLVED)
 HEADERS = ["question", "handout expectation", "quick verdict", "full verdict", "same?", "why not"]
+
+# Settings that say where a run goes and how it is shown, not what it computes. The seed is
+# compared as a count (the answers' `seeds`), since each budget draws its own.
+BOOKKEEPING = frozenset(
+    {"run_dir", "run_name", "project", "progress", "no_progress", "tracker", "seed", "device"}
+    | {"resume", "overwrite", "out", "use_wandb", "wandb_online"}
+)
+SEED_SUFFIX = re.compile(r"-s\d+$")
+# A path into a budget's own run folder (`--weights`, `--checkpoint`): the same run either way.
+BUDGET_FOLDER = re.compile(r"^.*reproduce/(quick|full)/")
+
+
+def _run_settings(command: str) -> tuple[str, dict] | None:
+    """('<program> <arm>', every setting with its default filled in) of one recorded command;
+    None for a command that is not a `neurallab` program run (a compat script, a tool)."""
+    words = shlex.split(command)
+    if len(words) < 2 or words[0] != "neurallab":
+        return None
+    try:
+        values = vars(commands.parser(words[1]).parse_args(words[2:]))
+    except (SystemExit, UserError):  # a command the current parser no longer takes
+        return None
+    name = values.get("run_name") or words[1]
+    arm = SEED_SUFFIX.sub("", str(name))
+    settings = {
+        k: BUDGET_FOLDER.sub("", str(v)) if isinstance(v, (str, os.PathLike)) else v
+        for k, v in values.items()
+        if k not in BOOKKEEPING and not k.startswith("_")
+    }
+    return arm, settings
+
+
+def _arms(record: dict) -> dict[str, dict]:
+    """Each arm's settings; an arm run with several seeds counts once (its settings agree)."""
+    arms = {}
+    for command in record.get("commands") or []:
+        parsed = _run_settings(command)
+        if parsed is not None:
+            arms.setdefault(*parsed)
+    return arms
+
+
+def _show(value: object) -> str:
+    if isinstance(value, (list, tuple)):
+        return " ".join(map(str, value))
+    return "default" if value is None else str(value)
+
+
+def _which(arms: list[str], shared: list[str]) -> str:
+    """'' if every arm differs alike; else the arms, by a shared prefix where one covers them."""
+    if len(arms) == len(shared):
+        return ""
+    prefix = os.path.commonprefix(arms).rstrip("-")
+    if len(arms) > 1 and prefix and [a for a in shared if a.startswith(prefix)] == arms:
+        return f" in the {prefix}-* runs"
+    return f" in {', '.join(arms)}"
+
+
+def settings_changed(quick: dict, full: dict) -> str:
+    """Every setting that the quick answer's runs set differently from the full answer's, and
+    the seed count: 'epochs 1 (full: 10), eval_every 200 (full: 1000); 3 seeds (full: 5)'.
+
+    Arms are matched by run name (seed suffix removed); a difference shared by every arm is
+    named once, one that is not names its arms. '' when the two ran the same settings.
+    """
+    quick_arms, full_arms = _arms(quick), _arms(full)
+    shared = [arm for arm in quick_arms if arm in full_arms]
+    where: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    for arm in shared:
+        q, f = quick_arms[arm], full_arms[arm]
+        for key in sorted(q.keys() | f.keys()):
+            if q.get(key) != f.get(key):
+                where[(key, _show(q.get(key)), _show(f.get(key)))].append(arm)
+    parts = [f"{key} {q} (full: {f}){_which(arms, shared)}" for (key, q, f), arms in where.items()]
+    for label, mine, other in (("quick", quick_arms, full_arms), ("full", full_arms, quick_arms)):
+        only = sorted(set(mine) - set(other))
+        if only:
+            parts.append(f"runs only at --{label}: {', '.join(only)}")
+    text = ", ".join(parts)
+    n_quick, n_full = len(quick.get("seeds") or []), len(full.get("seeds") or [])
+    if n_quick != n_full:
+        seeds = f"{n_quick} seed{'s' * (n_quick != 1)} (full: {n_full})"
+        text = f"{text}; {seeds}" if text else seeds
+    return text
 
 
 def _empirical(record: dict | None) -> list[dict]:
@@ -23,13 +119,16 @@ def _empirical(record: dict | None) -> list[dict]:
     return [v for v in record.get("verdicts") or [] if v["outcome"] in EMPIRICAL]
 
 
-def why_they_differ(quick: dict, full: dict) -> str:
-    """The reason two verdicts on one expectation differ, from the verdicts themselves."""
+def why_they_differ(quick: dict, full: dict, changed: str = "") -> str:
+    """The reason two verdicts on one expectation differ, from the verdicts themselves and
+    `changed`, the settings the quick budget runs differently (`settings_changed`)."""
     reasons = [
         f"{name}: {v['reason']}"
         for name, v in (("quick", quick), ("full", full))
         if v.get("reason")
     ]
+    if changed:
+        reasons.append(f"the quick budget runs {changed}")
     settings = f" ({'; '.join(reasons)})" if reasons else ""
     if quick["outcome"] == NOT_RESOLVED:
         return (
@@ -52,6 +151,7 @@ def budget_rows(quick: list[dict], full: list[dict]) -> list[list[str]]:
     for q in quick:
         f = by_id.get((q["handout"], q["qid"]))
         quick_v, full_v = _empirical(q), _empirical(f)
+        changed = settings_changed(q, f) if quick_v and full_v else ""
         for i in range(max(len(quick_v), len(full_v))):
             qv = quick_v[i] if i < len(quick_v) else None
             fv = full_v[i] if i < len(full_v) else None
@@ -61,7 +161,7 @@ def budget_rows(quick: list[dict], full: list[dict]) -> list[list[str]]:
             elif qv["outcome"] == fv["outcome"]:
                 same, why = "yes", ""
             else:
-                same, why = "no", why_they_differ(qv, fv)
+                same, why = "no", why_they_differ(qv, fv, changed)
             rows.append(
                 [
                     f"{q['handout']} {q['qid']}",
@@ -75,8 +175,22 @@ def budget_rows(quick: list[dict], full: list[dict]) -> list[list[str]]:
     return rows
 
 
+def changed_list(quick: list[dict], full: list[dict]) -> str:
+    """One line per question both budgets answered: what the quick budget runs differently,
+    for the verdicts that agree as much as for those that do not."""
+    by_id = {(r["handout"], r["qid"]): r for r in full}
+    lines = []
+    for q in quick:
+        f = by_id.get((q["handout"], q["qid"]))
+        if q.get("ok") and f and f.get("ok") and (q.get("commands") or f.get("commands")):
+            changed = settings_changed(q, f) or "the same settings and seed count"
+            lines.append(f"- {q['handout']} {q['qid']}: {changed}")
+    return "\n".join(lines)
+
+
 def budget_table(quick: list[dict], full: list[dict]) -> str:
-    """The quick-vs-full table as Markdown, with a one-line tally under it."""
+    """The quick-vs-full table as Markdown, with a one-line tally under it and the settings
+    each question's quick runs change."""
     rows = budget_rows(quick, full)
     cells = [[c.replace("|", "/").replace("\n", " ") for c in row] for row in rows]
     compared = [r for r in rows if r[4] in ("yes", "no")]
@@ -85,4 +199,11 @@ def budget_table(quick: list[dict], full: list[dict]) -> str:
     tally = f"{same} of {len(compared)} verdicts the same at both budgets"
     if waiting:
         tally += f"; {waiting} not run yet at one budget"
-    return markdown_table(HEADERS, cells) + f"\n\n{tally}."
+    table = markdown_table(HEADERS, cells) + f"\n\n{tally}."
+    changes = changed_list(quick, full)
+    if changes:
+        table += (
+            "\n\nWhat the quick budget runs differently, read from both answers' recorded "
+            "commands (a setting not on a command line is the program's default):\n\n" + changes
+        )
+    return table
