@@ -43,3 +43,21 @@ def test_interrupted_resume_resumes_again_and_counts_earlier_work(tmp_path):
     theirs = run_command(MNIST, run_dir, question="hw3 P2")
     assert mine["earlier_seconds"] == total_seconds(mine) > 0
     assert theirs["earlier_seconds"] == 0.0
+
+
+def test_a_run_made_by_other_code_is_trained_again_not_reused(tmp_path, monkeypatch):
+    """A finished run records the hash of the code that made it; the same command under
+    changed code (a later session of a long reproduce) trains anew instead of reading it."""
+    from neurallab.experiments import base
+
+    run_dir = tmp_path / "run"
+    first = run_command(MNIST, run_dir, question="hw3 P1")
+    assert first["code"] == base.run_code_hash()
+    (run_dir / "mark.txt").write_text("made by the first run")
+    assert run_command(MNIST, run_dir, question="hw3 P1")["wall_seconds"] == first["wall_seconds"]
+    assert (run_dir / "mark.txt").exists(), "the same code's finished run was not reused"
+
+    monkeypatch.setattr(base, "run_code_hash", lambda: "other-code")
+    again = run_command(MNIST, run_dir, question="hw3 P1")
+    assert again["code"] == "other-code"
+    assert not (run_dir / "mark.txt").exists(), "a run of other code was reused"

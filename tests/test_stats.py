@@ -223,3 +223,21 @@ def test_no_verdict_comes_from_a_constant():
         Summary(())
     with pytest.raises(ValueError, match="measured values"):
         expect_threshold("x", Summary((1,)), 0.01, below=True, what="x")  # not from summarize
+
+
+def test_a_metric_computed_by_a_function_keeps_its_interval_in_range():
+    """A sweep's per-arm interval of a function-computed metric is bounded by the function's
+    name like a logged metric by its own: a standard deviation of losses stops at 0."""
+    from neurallab.experiments.sweep import SweepResult
+
+    def loss_jitter(run):
+        return run["v"]
+
+    def spread(run):  # a name that says nothing: no bounds assumed
+        return run["v"]
+
+    result = SweepResult(arms=["a"], seeds=[0, 1, 2])
+    result.runs["a"] = {s: {"v": v} for s, v in zip([0, 1, 2], [0.003, 0.0009, 0.0004])}
+    low, _ = result.summary("a", loss_jitter).ci
+    assert low == 0.0
+    assert result.summary("a", spread).ci[0] < 0

@@ -11,6 +11,8 @@ numbers.
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import json
 import shlex
 import shutil
@@ -26,6 +28,53 @@ from neurallab.atomic import write_json_atomic
 from neurallab.experiments.verdict import Verdict
 from neurallab.programs.run import RunRecord
 from neurallab.settings import Settings
+
+PACKAGE = Path(__file__).resolve().parents[1]  # src/neurallab
+
+# What computes every answer besides the question's own module: the programs and everything
+# they run, the statistics and verdicts, and how runs are made and read. The commands that
+# only drive or show answers (reproduce, notebooks, dashboard) are left out, so their help
+# and printing can change without re-running a budget.
+ANSWER_CODE = (
+    "programs/*.py",
+    "engine/*.py",
+    "models/*.py",
+    "data/*.py",
+    "internals/*.py",
+    "compat/*.py",
+    "tasks/*.py",
+    "experiments/base.py",
+    "experiments/sweep.py",
+    "experiments/stats.py",
+    "experiments/verdict.py",
+    "settings.py",
+    "flags.py",
+    "commands.py",
+)
+NOT_ANSWER_CODE = ("tasks/reproduce.py", "tasks/notebooks.py", "tasks/dashboard.py")
+
+
+@functools.cache
+def _source_hash(paths: tuple[Path, ...]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        name = path.relative_to(PACKAGE) if path.is_relative_to(PACKAGE) else path.name
+        digest.update(str(name).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@functools.cache
+def _answer_code() -> frozenset[Path]:
+    skipped = {(PACKAGE / name).resolve() for name in NOT_ANSWER_CODE}
+    found = {p.resolve() for pattern in ANSWER_CODE for p in PACKAGE.glob(pattern)}
+    return frozenset(found - skipped)
+
+
+def run_code_hash() -> str:
+    """A hash of the code a run is made with (`ANSWER_CODE`): a finished run is reused, and an
+    unfinished one resumed, only by the same code, so a program changed between two sessions
+    of a long reproduce re-trains its runs instead of publishing the old code's numbers."""
+    return _source_hash(tuple(sorted(_answer_code())))
 
 
 @dataclass
@@ -134,11 +183,12 @@ def run_program(
     question's accounting needs (`command`, `seed`, `seconds`, `earlier_seconds`).
 
     `device` replaces the settings' device where the program has one. The run's command,
-    derived from the settings (`neurallab <program> <flags>`), is its reuse key: a finished run
-    of the same command in `run_dir` is read, not repeated (several questions share runs, and
-    an interrupted reproduce resumes), unless it finished before `rerun_before`; an unfinished
-    one with a checkpoint continues with resume; anything else in the folder is replaced, so
-    runs never mix. The program's own output goes to `run_dir/output.log`.
+    derived from the settings (`neurallab <program> <flags>`), and the code it runs
+    (`run_code_hash`) are its reuse key: a finished run of the same command by the same code
+    in `run_dir` is read, not repeated (several questions share runs, and an interrupted
+    reproduce resumes), unless it finished before `rerun_before`; an unfinished one with a
+    checkpoint continues with resume; anything else in the folder is replaced, so runs never
+    mix. The program's own output goes to `run_dir/output.log`.
 
     With a `launcher` (e.g. "torchrun --nproc_per_node 4") a program that trains through the
     engine runs as `<launcher> -m neurallab.cli <program> <flags>` in its own processes.
@@ -163,6 +213,7 @@ def run_program(
     previous = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     # An interrupted resume leaves its summary with the command it ran, `--resume` included.
     same_command = previous.get("command", "").removesuffix(" --resume") == command
+    same_command = same_command and previous.get("code") == run_code_hash()
     asked_by = run_dir / "question.txt"
     own_work = bool(question) and asked_by.exists() and asked_by.read_text() == question
     force = rerun_before is not None and (
@@ -193,6 +244,7 @@ def run_program(
     seconds = round(time.perf_counter() - started, 2)
     summary = json.loads(summary_path.read_text())
     summary["command"] = command  # without --resume, so the next reproduce can reuse it
+    summary["code"] = run_code_hash()
     write_json_atomic(summary_path, summary)
     # A resumed run's time in its earlier processes, as its checkpoint carried it.
     earlier = summary.get("resumed_after_seconds", 0.0) if resume and own_work else 0.0

@@ -350,11 +350,11 @@ def q1(budget: Budget, out: Path) -> Answer:
 def fill_in(speed: int, loss: int, jitter: int) -> tuple[str, str, str]:
     """Q2(c)'s three blanks from the directions of batch 256 minus batch 32 (+1, -1, 0) of
     time per sequence, validation loss and loss jitter; 0 (not resolved) says so."""
-    unresolved = "no difference resolved at this budget"
+    unresolved = "(not resolved at this budget)"
     return (
-        {-1: "faster", 1: "slower", 0: unresolved}[speed],
-        {-1: "an increase", 1: "a decrease", 0: unresolved}[loss],
-        {-1: "more", 1: "less", 0: unresolved}[jitter],
+        {-1: "faster", 1: "slower", 0: f"neither faster nor slower {unresolved}"}[speed],
+        {-1: "an increase", 1: "a decrease", 0: f"no change {unresolved}"}[loss],
+        {-1: "more", 1: "less", 0: f"neither more nor less {unresolved}"}[jitter],
     )
 
 

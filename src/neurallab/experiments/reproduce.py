@@ -34,7 +34,13 @@ from pathlib import Path
 from neurallab.atomic import write_json_atomic
 from neurallab.commands import suggest
 from neurallab.errors import UserError
-from neurallab.experiments.base import Answer, Budget, Question
+from neurallab.experiments.base import (
+    Answer,
+    Budget,
+    Question,
+    _answer_code,
+    _source_hash,
+)
 from neurallab.experiments.budgets import budget_table
 
 # Bump when what an answer records changes, so cached answers of the old shape are re-run.
@@ -56,7 +62,6 @@ MODULES = [
 # The committed answers of each budget (`results/quick`, `results/full`), relative to the
 # repository root where reproduce is run.
 PUBLISHED = Path("results")
-PACKAGE = Path(__file__).resolve().parents[1]  # src/neurallab
 
 
 @functools.cache
@@ -136,35 +141,6 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-# What computes every answer besides the question's own module: the programs and everything
-# they run, the statistics and verdicts, and how runs are made and read.
-ANSWER_CODE = (
-    "programs/*.py",
-    "engine/*.py",
-    "models/*.py",
-    "data/*.py",
-    "internals/*.py",
-    "compat/*.py",
-    "tasks/*.py",
-    "experiments/base.py",
-    "experiments/sweep.py",
-    "experiments/stats.py",
-    "experiments/verdict.py",
-    "settings.py",
-    "flags.py",
-    "commands.py",
-)
-
-
-@functools.cache
-def _source_hash(paths: tuple[Path, ...]) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(paths):
-        name = path.relative_to(PACKAGE) if path.is_relative_to(PACKAGE) else path.name
-        digest.update(str(name).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def code_hash(q: Question) -> str:
     """A hash of the source that computes `q`'s answer: the module defining the question and
     every module of `ANSWER_CODE`. Changed code gives another key, so it can neither reuse nor
@@ -174,11 +150,6 @@ def code_hash(q: Question) -> str:
     """
     own = Path(importlib.import_module(q.run.__module__).__file__).resolve()
     return _source_hash(tuple(sorted({*_answer_code(), own})))
-
-
-@functools.cache
-def _answer_code() -> frozenset[Path]:
-    return frozenset(p.resolve() for pattern in ANSWER_CODE for p in PACKAGE.glob(pattern))
 
 
 def config_key(q: Question, budget: Budget) -> str:

@@ -78,9 +78,11 @@ class SweepResult:
 
     def summary(self, arm: str, key: Key) -> Summary:
         """Mean and 95% interval over seeds, kept inside the range the metric's name implies
-        (an accuracy's interval stops at 1, a time's at 0)."""
+        (an accuracy's interval stops at 1, a time's at 0); a metric computed by a function is
+        named by the function (`loss_jitter`, a standard deviation, stops at 0)."""
         values = self.values(arm, key)
-        return summarize(values, bounds_of(key, values) if isinstance(key, str) else None)
+        name = key if isinstance(key, str) else getattr(key, "__name__", "")
+        return summarize(values, bounds_of(name, values))
 
     def compare(self, a: str, b: str, key: Key, metric: str, paired: bool = True) -> Comparison:
         """Arm a minus arm b. Arms of one sweep share seeds, so the comparison is paired."""
