@@ -186,3 +186,23 @@ def test_help_returns_zero_and_a_command_in_capitals_is_the_command(capsys):
     assert commands.run(["--help"]) == 0
     assert commands.run(["DATA", "--help"]) == 0
     assert "prepare" in capsys.readouterr().out
+
+
+def _every_parser(parser: Parser, name: str):
+    yield name, parser
+    for action in parser._actions:
+        choices = getattr(action, "choices", None)
+        for sub_name, sub in choices.items() if isinstance(choices, dict) else ():
+            if isinstance(sub, Parser):
+                yield from _every_parser(sub, f"{name} {sub_name}")
+
+
+def test_every_flag_a_command_shows_says_what_it_does():
+    """`--help` of every command (and sub-command) gives each flag a help text."""
+    silent = []
+    for command in commands.table():
+        for name, parser in _every_parser(commands.parser(command), command):
+            for action in parser._actions:
+                if action.option_strings and action.help is None:
+                    silent.append(f"neurallab {name} {action.option_strings[0]}")
+    assert not silent, f"flags without help: {', '.join(silent)}"

@@ -55,8 +55,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="cpu",
         help="device of every training run (cpu keeps the published numbers comparable)",
     )
-    parser.add_argument("--out", type=Path, default=Path("runs/reproduce"))
-    parser.add_argument("--report", type=Path, default=Path("runs/report"))
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("runs/reproduce"),
+        help="where each question's runs and answer go, in <out>/<quick|full>/<handout>/; "
+        "finished runs and answers there are reused",
+    )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=Path("runs/report"),
+        help="folder of the report: index.html, report.md and their plots",
+    )
     parser.add_argument(
         "--docs",
         type=Path,
