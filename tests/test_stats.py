@@ -237,7 +237,9 @@ def test_a_metric_computed_by_a_function_keeps_its_interval_in_range():
         return run["v"]
 
     result = SweepResult(arms=["a"], seeds=[0, 1, 2])
-    result.runs["a"] = {s: {"v": v} for s, v in zip([0, 1, 2], [0.003, 0.0009, 0.0004])}
+    result.runs["a"] = {
+        s: {"v": v} for s, v in zip([0, 1, 2], [0.003, 0.0009, 0.0004], strict=True)
+    }
     low, _ = result.summary("a", loss_jitter).ci
     assert low == 0.0
     assert result.summary("a", spread).ci[0] < 0
