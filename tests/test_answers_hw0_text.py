@@ -163,3 +163,22 @@ def test_pipeline_sentence_lists_what_the_runs_recorded():
 def test_stand_in_sentence_names_the_measured_task():
     assert q.stand_in().startswith("BBC News is a 5-class topic task")
     assert "scores 0.231" in q.stand_in() and "2-class real/fake news" in q.stand_in()
+
+
+def test_timing_conditions_count_the_process_own_threads_as_load(tmp_path, monkeypatch):
+    """The load average includes this process: a load at its own thread count is a quiet
+    machine; only more than that says that other processes ran."""
+    import time
+    from types import SimpleNamespace
+
+    (tmp_path / "summary.json").write_text("{}")
+    run = SimpleNamespace(run_dir=tmp_path)
+    res = SweepResult(arms=["a"], seeds=[0], runs={"a": {0: run}})
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    started = time.time() - 60
+    quiet = q.timing_conditions(res, started, 1.6, 1.9)
+    busy = q.timing_conditions(res, started, 1.6, 3.1)
+    assert "nothing else of note ran" in quiet and "other processes" not in quiet
+    assert "other processes were running" in busy
+    assert "reused" not in quiet  # the run finished after the question started
+    assert "1 run(s) were reused" in q.timing_conditions(res, time.time() + 60, 1.6, 1.9)

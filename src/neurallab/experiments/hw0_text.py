@@ -207,9 +207,15 @@ def timing_conditions(res: SweepResult, started: float, before: float, after: fl
     records = [res.runs[arm][seed] for arm in res.arms for seed in res.seeds]
     reused = sum((r.run_dir / "summary.json").stat().st_mtime < started for r in records)
     cpus = os.cpu_count() or 1
-    busy = "other processes were running" if max(before, after) > 0.5 else "a quiet machine"
+    threads = torch.get_num_threads()
+    # The 1-minute load average counts this process's own threads (the runs, and the question
+    # before them): only load above them means that something else ran.
+    busy = (
+        "other processes were running too" if max(before, after) > threads + 0.5
+        else "no more than this process's own threads: nothing else of note ran"
+    )  # fmt: skip
     note = (
-        f"Timing conditions: {torch.get_num_threads()} torch thread(s) in one process, runs of "
+        f"Timing conditions: {threads} torch thread(s) in one process, runs of "
         f"each seed back to back; the machine's 1-minute load average was {before:.1f} before "
         f"and {after:.1f} after the runs on {cpus} CPUs ({busy})."
     )
