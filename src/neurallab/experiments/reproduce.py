@@ -445,10 +445,15 @@ def reproduce(
         raise UserError(f"no finished answer of {target} in {where}: no report written")
     wall = None if report_only else time.perf_counter() - started
     versus = versus_table(todo, records, mode, budget)
-    html = write_html(records, report, mode, wall, versus)
-    write_markdown(records, report / "report.md", report / "img", mode, wall, versus)
+    command = shlex.join(
+        ["neurallab", "reproduce", target, f"--{mode}"]
+        + (["--only", only] if only else [])
+        + (["--report_only"] if report_only else [])
+    )
+    html = write_html(records, report, mode, wall, versus, command)
+    write_markdown(records, report / "report.md", report / "img", mode, wall, versus, command)
     if docs:
-        write_markdown(records, docs, docs.with_suffix(""), mode, wall, versus)
+        write_markdown(records, docs, docs.with_suffix(""), mode, wall, versus, command)
     failed = [r for r in records if not r["ok"] and not r.get("not_run")]
     took = "" if wall is None else f" in {wall / 60:.1f} min"
     answered = sum(bool(r["ok"]) for r in records)
