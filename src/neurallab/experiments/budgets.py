@@ -15,6 +15,7 @@ the number of seeds. The table cannot then omit a difference that a question's o
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shlex
@@ -39,14 +40,20 @@ SEED_SUFFIX = re.compile(r"-s\d+$")
 BUDGET_FOLDER = re.compile(r"^.*reproduce/(quick|full)/")
 
 
+# One parser per command for the whole table (building one imports and walks the program's
+# settings; a table parses every recorded command of every answer, twice).
+_parser = functools.cache(commands.parser)
+
+
 def _run_settings(command: str) -> tuple[str, dict] | None:
-    """('<program> <arm>', every setting with its default filled in) of one recorded command;
-    None for a command that is not a `neurallab` program run (a compat script, a tool)."""
+    """(arm, every setting with its default filled in) of one recorded command, the arm being
+    its run name without the seed suffix; None for a command that is not a `neurallab` program
+    run (a compat script) or that the current parser no longer takes."""
     words = shlex.split(command)
     if len(words) < 2 or words[0] != "neurallab":
         return None
     try:
-        values = vars(commands.parser(words[1]).parse_args(words[2:]))
+        values = vars(_parser(words[1]).parse_args(words[2:]))
     except (SystemExit, UserError):  # a command the current parser no longer takes
         return None
     name = values.get("run_name") or words[1]
