@@ -304,6 +304,11 @@ CORPUS = [
     _case(4, "internals conv --epochs 1", "unrecognized arguments: --epochs 1", None, False),
     _case(4, "internals convolution", "invalid choice", None, False),
     _case(1, "reproduce hw4 --device tpu", "--device", None, False),
+    # A folder flag naming a file, or --docs naming a folder: refused before any question runs
+    _case(2, "reproduce hw4 --report {w}/mnist/best.pt --out {w}/out", "--report", None, False),
+    _case(2, "reproduce hw4 --out {w}/mnist/best.pt --report {w}/r", "--out", None, False),
+    _case(2, "reproduce hw4 --results {w}/mnist/best.pt --out {w}/out", "--results", None, False),
+    _case(2, "reproduce hw4 --docs {w}/empty --out {w}/out --report {w}/r", "--docs", None, False),
     _case(4, "mnist --resume --run_dir {w}/empty", "empty", None, False),
     _case(4, "generate --checkpoint {w}/no-such.pt", "no-such.pt", None, False),
 ]

@@ -414,6 +414,7 @@ def reproduce(
     from neurallab.report.render import write_html, write_markdown
 
     todo = select(questions(target), only, target)
+    _check_places(out=out, report=report, results=results, docs=docs)
     source_version()  # the commit this process runs, before any checkout can move on
     mode = "quick" if budget.quick else "full"
     count = f"{len(todo)} question{'s' * (len(todo) != 1)}"
@@ -460,6 +461,16 @@ def reproduce(
     print(f"{answered}/{len(records)} questions answered{took}")
     print(f"report: {html.resolve()}")
     return 1 if failed else 0
+
+
+def _check_places(*, out: Path, report: Path, results: Path | None, docs: Path | None) -> None:
+    """Refuse, before any work, a folder argument that names a file or a Markdown file that
+    names a folder: found only when the report is written, it would cost the whole run."""
+    for flag, folder in (("--out", out), ("--report", report), ("--results", results)):
+        if folder is not None and folder.exists() and not folder.is_dir():
+            raise UserError(f"{flag} {folder}: is a file, not a folder")
+    if docs is not None and docs.is_dir():
+        raise UserError(f"--docs {docs}: is a folder, not a Markdown file to write")
 
 
 def versus_table(todo: list[Question], records: list[dict], mode: str, budget: Budget) -> str:
