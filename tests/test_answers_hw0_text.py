@@ -181,4 +181,33 @@ def test_timing_conditions_count_the_process_own_threads_as_load(tmp_path, monke
     assert "nothing else of note ran" in quiet and "other processes" not in quiet
     assert "other processes were running" in busy
     assert "reused" not in quiet  # the run finished after the question started
-    assert "1 run(s) were reused" in q.timing_conditions(res, time.time() + 60, 1.6, 1.9)
+    # Reused runs: the load now says nothing about when they were timed...
+    unknown = q.timing_conditions(res, time.time() + 60, 1.6, 1.9)
+    assert "1 of 1 runs were reused" in unknown and "not recorded" in unknown
+    assert "load average was" not in unknown
+    # ...unless the note was kept when they were timed, for the same measured times.
+    saved = tmp_path / "conditions.json"
+    q.timing_conditions(res, started, 1.6, 3.1, saved)
+    again = q.timing_conditions(res, time.time() + 60, 0.1, 0.1, saved)
+    assert "other processes were running" in again and "Recorded when these runs" in again
+    run.summary = {"train_step_seconds": 9.9}  # a different run than the one recorded
+    assert "not recorded" in q.timing_conditions(res, time.time() + 60, 0.1, 0.1, saved)
+
+
+def test_padding_effect_counts_articles_not_seeds():
+    # Last-step readout right on every unpadded article, pooling wrong there; both alike on the
+    # padded ones: with many unpadded articles the effect is resolved...
+    seeds = 3
+    padded = torch.tensor([False] * 40 + [True] * 200)
+    last = torch.cat([torch.ones(seeds, 40), torch.zeros(seeds, 200)], dim=1)
+    pooled = torch.cat([torch.zeros(seeds, 40), (torch.arange(200) % 2).repeat(seeds, 1)], dim=1)
+    assert expect_direction("", q.padding_effect(last, pooled, padded), +1).outcome == AGREES
+    # ...and reversed, it disagrees.
+    assert expect_direction("", q.padding_effect(pooled, last, padded), +1).outcome == DISAGREES
+    # With only two unpadded articles, the same per-seed agreement decides nothing: which two
+    # articles they are is the uncertainty.
+    few = torch.tensor([False, False] + [True] * 200)
+    last2 = torch.cat([torch.tensor([[1.0, 0.0]] * seeds), torch.zeros(seeds, 200)], dim=1)
+    pooled2 = torch.cat([torch.zeros(seeds, 2), (torch.arange(200) % 2).repeat(seeds, 1)], dim=1)
+    verdict = expect_direction("", q.padding_effect(last2, pooled2, few), +1)
+    assert verdict.outcome == NOT_RESOLVED

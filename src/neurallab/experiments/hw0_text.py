@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import statistics
 import time
@@ -30,7 +31,7 @@ import torch
 
 from neurallab.data import text as data
 from neurallab.experiments.base import Answer, Budget, Question, markdown_table
-from neurallab.experiments.stats import Comparison, fmt
+from neurallab.experiments.stats import Comparison, compare, fmt
 from neurallab.experiments.sweep import SweepResult, sweep
 from neurallab.experiments.verdict import AGREES, DISAGREES, Verdict, expect_direction, written
 from neurallab.programs import txt
@@ -202,11 +203,21 @@ def interleaved_sweep(
     return result
 
 
-def timing_conditions(res: SweepResult, started: float, before: float, after: float) -> str:
-    """How the times were taken, measured: threads, the machine's load, reused runs."""
+def timing_conditions(
+    res: SweepResult, started: float, before: float, after: float, saved: Path | None = None
+) -> str:
+    """How the times were taken: threads, the machine's load, reused runs.
+
+    The load average is read around the runs, so it describes them only when they ran now.
+    When every run ran now, the note is kept in `saved` with each run's measured time; when
+    every run is reused, the note kept when they were timed is read back (if their times still
+    match); otherwise the answer says that the reused runs' conditions were not recorded.
+    """
     records = [res.runs[arm][seed] for arm in res.arms for seed in res.seeds]
     reused = sum((r.run_dir / "summary.json").stat().st_mtime < started for r in records)
-    cpus = os.cpu_count() or 1
+    times = {
+        str(r.run_dir.name): getattr(r, "summary", {}).get("train_step_seconds") for r in records
+    }
     threads = torch.get_num_threads()
     # The 1-minute load average counts this process's own threads (the runs, and the question
     # before them): only load above them means that something else ran.
@@ -214,20 +225,36 @@ def timing_conditions(res: SweepResult, started: float, before: float, after: fl
         "other processes were running too" if max(before, after) > threads + 0.5
         else "no more than this process's own threads: nothing else of note ran"
     )  # fmt: skip
-    note = (
-        f"Timing conditions: {threads} torch thread(s) in one process, runs of "
-        f"each seed back to back; the machine's 1-minute load average was {before:.1f} before "
-        f"and {after:.1f} after the runs on {cpus} CPUs ({busy})."
+    measured = (
+        f"the machine's 1-minute load average was {before:.1f} before and {after:.1f} after the "
+        f"runs on {os.cpu_count() or 1} CPUs ({busy})"
     )
-    if reused:
-        note += f" {reused} run(s) were reused from an earlier reproduce, timed then."
-    return note
+    head = f"Timing conditions: {threads} torch thread(s) in one process, runs of each seed back to back"
+    if not reused:
+        note = f"{head}; {measured}."
+        if saved is not None:
+            saved.write_text(json.dumps({"times": times, "note": note}, indent=1))
+        return note
+    kept = json.loads(saved.read_text()) if saved is not None and saved.exists() else None
+    if reused == len(records) and kept is not None and kept["times"] == times:
+        return (
+            f"{kept['note']} (Recorded when these runs were timed; this answer reuses every one "
+            "of them.)"
+        )
+    note = (
+        f"{head}; {reused} of {len(records)} runs were reused from an earlier reproduce, and "
+        "the machine's load while they were timed was not recorded with them"
+    )
+    if reused < len(records):
+        note += f"; for the {len(records) - reused} timed now, {measured}"
+    return note + "."
 
 
 def q42a(budget: Budget, out: Path) -> Answer:
     started, before = time.time(), os.getloadavg()[0]
     res = interleaved_sweep(budget, q42a_arms(budget), _seeds(budget), _folder(out))
-    conditions = timing_conditions(res, started, before, os.getloadavg()[0])
+    saved = _folder(out) / "q42a_timing_conditions.json"
+    conditions = timing_conditions(res, started, before, os.getloadavg()[0], saved)
     padding, batching = timing_readings(res)
     key = "train_step_seconds"
     ratio = (
@@ -455,21 +482,37 @@ def lstm_readings(res: SweepResult) -> dict[str, Comparison]:
         "pooling_vs_last": res.compare(PADDED, LAST, key, "test accuracy"),
         "masked_vs_padded": res.compare(MASKED, PADDED, key, "test accuracy"),
         "gap": res.compare(MASKED, BASELINE, gap, "train minus validation accuracy"),
-        # Padding's own effect on each readout: how much worse padded articles do, last-step
-        # readout vs max pooling over the same padding (the article lengths are the same).
-        "padding_hurts_last": res.compare(
-            LAST,
-            PADDED,
-            padding_gap,
-            "the gap in test accuracy between articles without and with padding",
-        ),
     }
 
 
-def accuracy_by_padding(res: SweepResult, arms: list[str]) -> int:
+def padding_effect(last: torch.Tensor, pooled: torch.Tensor, padded: torch.Tensor) -> Comparison:
+    """Does padding cost the last-step readout more than max pooling over the same padding?
+
+    `last` and `pooled` are each test article's correctness (1/0), one row per seed; `padded`
+    marks the articles shorter than max_len. Per article, the last-step readout's correctness
+    minus max pooling's, averaged over seeds; then the unpadded articles against the padded ones
+    (Welch t-interval over articles). The unit is the article, not the seed: when few articles
+    are unpadded (6 of 333 at max_len 1024), which articles they are limits what can be known,
+    and a paired interval over 3 seeds of the same 6 articles would hide that.
+    """
+    advantage = (last.float() - pooled.float()).mean(dim=0)
+    if padded.all() or not padded.any():
+        raise ValueError("padding_effect: needs test articles both with and without padding")
+    return compare(
+        "the group of unpadded test articles",
+        advantage[~padded].tolist(),
+        "the group of padded ones",
+        advantage[padded].tolist(),
+        "the last-step readout's accuracy minus max pooling's (per article, mean over seeds)",
+        unit="articles",
+        bounds=(-1.0, 1.0),
+    )
+
+
+def accuracy_by_padding(res: SweepResult, arms: list[str]) -> tuple[torch.Tensor, dict]:
     """Add each run's test accuracy on articles without and with padding to its summary
-    (`test_by_padding`), from its final weights (last.pt alone); returns how many test
-    articles are padded.
+    (`test_by_padding`), from its final weights (last.pt alone). Returns which test articles
+    are padded and, per arm, each article's correctness (a seeds x articles tensor).
 
     The final weights are those the run's last evaluation used, so the overall accuracy must
     equal the run's own `test/acc`: a check that the model was rebuilt exactly.
@@ -478,7 +521,9 @@ def accuracy_by_padding(res: SweepResult, arms: list[str]) -> int:
     test = corpus.sets["test"]
     ids, labels = torch.stack(test.tokens), torch.tensor(test.labels)
     padded = ids[:, -1] == corpus.info.pad_idx  # shorter than max_len: pads at the end
+    correct_by_arm = {}
     for arm in arms:
+        rows = []
         for record in res.records(arm):
             model = txt.load(record.checkpoint)
             with torch.no_grad():
@@ -494,7 +539,9 @@ def accuracy_by_padding(res: SweepResult, arms: list[str]) -> int:
                 "unpadded": correct[~padded].mean().item(),
                 "padded": correct[padded].mean().item(),
             }
-    return int(padded.sum())
+            rows.append(correct)
+        correct_by_arm[arm] = torch.stack(rows)
+    return padded, correct_by_arm
 
 
 def q44_text(
@@ -521,7 +568,7 @@ def q44_text(
         parts.append("The baseline's training accuracy runs further ahead of its validation.")
     pool, hurts = c["pooling_vs_last"], c["padding_hurts_last"]
     parts.append(f"\n\nPadding and the readout: {pool.reading()} {by_padding}")
-    parts.append(f"Padding's own share: {hurts.reading('larger', 'smaller')}")
+    parts.append(f"Padding's own share: {hurts.reading()}")
     if hurts.direction > 0:
         parts.append(
             "Padding does hurt the last-step readout: after an article's last word the "
@@ -571,8 +618,8 @@ Q44_GAP = Claim(
 )
 Q44_PADDING = Claim(
     "padding can hurt a last-step readout: padded articles lose more with it than with pooling.",
-    "last-step minus max-over-padding readout of (accuracy on unpadded minus padded test "
-    "articles), paired",
+    "per test article, last-step minus max-over-padding correctness (mean over seeds); "
+    "unpadded minus padded articles, Welch t-interval over articles",
 )
 Q44_POOLING = Claim(
     "a pooling layer after the LSTM does better than the last-step readout.",
@@ -596,13 +643,14 @@ def mean_epoch_curve(res: SweepResult, arm: str, key: str) -> tuple[list[int], l
 
 def q44_verdicts(c: dict[str, Comparison], budget: Budget, n_padded: int, n_test: int) -> list:
     stand = stand_reason(budget)
-    padded = f"{n_padded} of {n_test} test articles padded"
+    padded = (
+        f"{n_test - n_padded} of the {n_test} test articles are unpadded and {n_padded} padded; "
+        "the Welch interval is over articles, so it widens as either group shrinks"
+    )
     return [
         expect_direction(Q44_LSTM.expectation, c["lstm_vs_baseline"], +1, stand),
         expect_direction(Q44_GAP.expectation, c["gap"], +1, stand, "larger", "smaller"),
-        expect_direction(
-            Q44_PADDING.expectation, c["padding_hurts_last"], +1, padded, "larger", "smaller"
-        ),
+        expect_direction(Q44_PADDING.expectation, c["padding_hurts_last"], +1, padded),
         expect_direction(Q44_POOLING.expectation, c["pooling_vs_last"], +1),
     ]
 
@@ -611,9 +659,10 @@ def q44(budget: Budget, out: Path) -> Answer:
     arms = q44_arms(budget)
     res = sweep(budget, arms, _seeds(budget), _folder(out))
     max_len = arms[BASELINE].max_len
-    n_padded = accuracy_by_padding(res, [PADDED, LAST])
-    n_test = len(data.read_text_csv(data.default_csv("test")))
+    padded, correct = accuracy_by_padding(res, [PADDED, LAST])
+    n_padded, n_test = int(padded.sum()), len(padded)
     c = lstm_readings(res)
+    c["padding_hurts_last"] = padding_effect(correct[LAST], correct[PADDED], padded)
     identical = res.values(MASKED, "final.test/acc") == res.values(
         PADDED, "final.test/acc"
     ) and res.values(MASKED, "final.val/acc") == res.values(PADDED, "final.val/acc")
