@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from neurallab.experiments import hw0_text as q
+from neurallab.experiments.base import Budget
 from neurallab.experiments.stats import compare
 from neurallab.experiments.sweep import SweepResult
 from neurallab.experiments.verdict import AGREES, DISAGREES, NOT_RESOLVED, expect_direction
@@ -211,3 +212,28 @@ def test_padding_effect_counts_articles_not_seeds():
     pooled2 = torch.cat([torch.zeros(seeds, 2), (torch.arange(200) % 2).repeat(seeds, 1)], dim=1)
     verdict = expect_direction("", q.padding_effect(last2, pooled2, few), +1)
     assert verdict.outcome == NOT_RESOLVED
+
+
+def test_a_last_step_readout_that_never_learned_decides_no_padding_verdict():
+    """Comparisons with an arm at the majority-class rate say so instead of naming a winner."""
+    c = _q44(UP, UP, UP, FLAT, hurts=UP)
+    learned = q.q44_verdicts(c, Budget(quick=True), 66, 333)
+    assert [v.outcome for v in learned[2:]] == [AGREES, AGREES]
+    assert "Padding does hurt" in q.q44_text(c, False)
+    never = "LSTM, last-step readout 0.232 is not distinct from the majority-class rate 0.231"
+    unlearned = q.q44_verdicts(c, Budget(quick=True), 66, 333, never)
+    assert (
+        unlearned[2].outcome == NOT_RESOLVED and "did not measurably learn" in unlearned[2].reason
+    )
+    assert unlearned[3].outcome == AGREES and "did not measurably learn" in unlearned[3].reason
+    text = q.q44_text(c, False, last_unlearned=never)
+    assert "did not measurably learn" in text and "Padding does hurt" not in text
+
+
+def test_last_step_unlearned_reads_the_interval_against_the_majority_rate():
+    def res(accs):
+        runs = {seed: {"final": {"test/acc": a}} for seed, a in enumerate(accs)}
+        return SweepResult(arms=[q.LAST], seeds=list(runs), runs={q.LAST: runs})
+
+    assert q.last_step_unlearned(res([0.80, 0.82, 0.81]), 0.231) == ""
+    assert "not distinct from" in q.last_step_unlearned(res([0.22, 0.24, 0.23]), 0.231)

@@ -19,6 +19,7 @@ it); the functions after it compute and word the answer.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -33,7 +34,14 @@ from neurallab.data import text as data
 from neurallab.experiments.base import Answer, Budget, Question, markdown_table
 from neurallab.experiments.stats import Comparison, compare, fmt
 from neurallab.experiments.sweep import SweepResult, sweep
-from neurallab.experiments.verdict import AGREES, DISAGREES, Verdict, expect_direction, written
+from neurallab.experiments.verdict import (
+    AGREES,
+    DISAGREES,
+    NOT_RESOLVED,
+    Verdict,
+    expect_direction,
+    written,
+)
 from neurallab.programs import txt
 from neurallab.programs.run import RunRecord
 from neurallab.report.plots import line_plot
@@ -229,7 +237,10 @@ def timing_conditions(
         f"the machine's 1-minute load average was {before:.1f} before and {after:.1f} after the "
         f"runs on {os.cpu_count() or 1} CPUs ({busy})"
     )
-    head = f"Timing conditions: {threads} torch thread(s) in one process, runs of each seed back to back"
+    head = (
+        f"Timing conditions: {threads} torch thread(s) in one process, runs of each seed back "
+        "to back"
+    )
     if not reused:
         note = f"{head}; {measured}."
         if saved is not None:
@@ -545,9 +556,15 @@ def accuracy_by_padding(res: SweepResult, arms: list[str]) -> tuple[torch.Tensor
 
 
 def q44_text(
-    c: dict[str, Comparison], pooling_identical: bool, accuracies: str = "", by_padding: str = ""
+    c: dict[str, Comparison],
+    pooling_identical: bool,
+    accuracies: str = "",
+    by_padding: str = "",
+    last_unlearned: str = "",
 ) -> str:
-    """The 4.4.b/c readings, each sentence chosen by a computed comparison."""
+    """The 4.4.b/c readings, each sentence chosen by a computed comparison. `last_unlearned`
+    is the measured sentence saying that the last-step readout stayed at the majority-class
+    rate ("" when it rose above it): comparisons with it then read as learned vs not."""
     lstm = c["lstm_vs_baseline"]
     parts = [f"**4.4.b** {lstm.reading()}"]
     if lstm.direction > 0:
@@ -568,15 +585,23 @@ def q44_text(
         parts.append("The baseline's training accuracy runs further ahead of its validation.")
     pool, hurts = c["pooling_vs_last"], c["padding_hurts_last"]
     parts.append(f"\n\nPadding and the readout: {pool.reading()} {by_padding}")
+    if last_unlearned:
+        parts.append(
+            f"{_sentence(last_unlearned)}: the last-step readout did not measurably learn, so "
+            "the margin above measures how far the pooling model rose above the majority-class "
+            "rate, not a contest between two readouts that both learned; and its split by "
+            "padding follows which topics each group holds, not what padding does to a trained "
+            "readout."
+        )
     parts.append(f"Padding's own share: {hurts.reading()}")
-    if hurts.direction > 0:
+    if hurts.direction > 0 and not last_unlearned:
         parts.append(
             "Padding does hurt the last-step readout: after an article's last word the "
             "recurrence keeps running over pad tokens, and the state it ends in is what the "
             "classifier sees, while a max over time keeps the strongest activation from the "
             "real tokens."
         )
-    elif pool.direction > 0:
+    elif pool.direction > 0 and not last_unlearned:
         parts.append(
             "So at this budget the last-step readout's deficit cannot be pinned on padding. "
             "What does differ for every article: its final state must carry the topic "
@@ -641,18 +666,38 @@ def mean_epoch_curve(res: SweepResult, arm: str, key: str) -> tuple[list[int], l
     return list(range(1, len(means) + 1)), means
 
 
-def q44_verdicts(c: dict[str, Comparison], budget: Budget, n_padded: int, n_test: int) -> list:
+def q44_verdicts(
+    c: dict[str, Comparison], budget: Budget, n_padded: int, n_test: int, last_unlearned: str = ""
+) -> list[Verdict]:
+    """The four Q4.4 verdicts. When the last-step readout stayed at the majority-class rate
+    (`last_unlearned`, measured), its accuracy split by padding tells nothing about padding:
+    that verdict is not resolved, and the pooling verdict says what it compares."""
     stand = stand_reason(budget)
     padded = (
         f"{n_test - n_padded} of the {n_test} test articles are unpadded and {n_padded} padded; "
         "the Welch interval is over articles, so it widens as either group shrinks"
     )
+    padding = expect_direction(Q44_PADDING.expectation, c["padding_hurts_last"], +1, padded)
+    pooling = expect_direction(Q44_POOLING.expectation, c["pooling_vs_last"], +1)
+    if last_unlearned:
+        never = f"the last-step readout did not measurably learn: {last_unlearned}"
+        padding = dataclasses.replace(padding, outcome=NOT_RESOLVED, reason=f"{never}; {padded}")
+        pooling = dataclasses.replace(pooling, reason=never)
     return [
         expect_direction(Q44_LSTM.expectation, c["lstm_vs_baseline"], +1, stand),
         expect_direction(Q44_GAP.expectation, c["gap"], +1, stand, "larger", "smaller"),
-        expect_direction(Q44_PADDING.expectation, c["padding_hurts_last"], +1, padded),
-        expect_direction(Q44_POOLING.expectation, c["pooling_vs_last"], +1),
+        padding,
+        pooling,
     ]
+
+
+def last_step_unlearned(res: SweepResult, chance: float) -> str:
+    """'' when the last-step readout's test accuracy lies above the majority-class rate (its
+    95% interval over seeds); otherwise the measured sentence that says it does not."""
+    s = res.summary(LAST, "final.test/acc")
+    if s.ci is not None and s.ci[0] > chance:
+        return ""
+    return _versus_chance(res, LAST, "final.test/acc", chance)
 
 
 def q44(budget: Budget, out: Path) -> Answer:
@@ -663,6 +708,7 @@ def q44(budget: Budget, out: Path) -> Answer:
     n_padded, n_test = int(padded.sum()), len(padded)
     c = lstm_readings(res)
     c["padding_hurts_last"] = padding_effect(correct[LAST], correct[PADDED], padded)
+    unlearned = last_step_unlearned(res, _majority_rate())
     identical = res.values(MASKED, "final.test/acc") == res.values(
         PADDED, "final.test/acc"
     ) and res.values(MASKED, "final.val/acc") == res.values(PADDED, "final.val/acc")
@@ -698,7 +744,9 @@ def q44(budget: Budget, out: Path) -> Answer:
             f"max_len {max_len}, so the {100 * short:.0f}% of training articles shorter than "
             f"that carry padding. {pipeline_used(res)} {_setting(budget)} The data: "
             f"{stand_in()}, so which model wins here says nothing about the course's task.\n\n"
-            + q44_text(c, identical, _accuracies(res), _by_padding(res, n_padded, n_test))
+            + q44_text(
+                c, identical, _accuracies(res), _by_padding(res, n_padded, n_test), unlearned
+            )
         ),
         commands=res.commands,
         tables=[
@@ -713,7 +761,7 @@ def q44(budget: Budget, out: Path) -> Answer:
         ],
         images=plots,
         metrics={arm: res.summary(arm, "final.test/acc").mean for arm in res.arms},
-        verdicts=q44_verdicts(c, budget, n_padded, n_test),
+        verdicts=q44_verdicts(c, budget, n_padded, n_test, unlearned),
         key_result=(
             f"test acc: LSTM {fmt(res.summary(MASKED, 'final.test/acc').mean)}, baseline "
             f"{fmt(res.summary(BASELINE, 'final.test/acc').mean)}, last-step readout "
