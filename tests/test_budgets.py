@@ -90,3 +90,15 @@ def test_arms_run_at_one_budget_only_are_named():
     # a command that is not a neurallab program (a course script) is left out, not misread
     script = with_runs("P1", AGREES, [0], "python -m neurallab.compat.txt_classifier --epochs 1")
     assert settings_changed(script, script) == ""
+
+
+def test_an_agreement_between_runs_that_had_not_learned_says_so():
+    """Class 7: the same verdict at both budgets says little when one budget's runs had not
+    learned yet (the question measured it: `metrics["not_learned"]`)."""
+    plateau = "no arm's validation loss is below it"
+    quick = [record("Q1", AGREES) | {"metrics": {"not_learned": plateau}}]
+    row = budget_rows(quick, [record("Q1", AGREES) | {"metrics": {"not_learned": ""}}])[0]
+    assert row[4] == "yes" and "had not learned yet" in row[5] and f"quick: {plateau}" in row[5]
+    assert "full:" not in row[5]
+    learned = [record("Q1", AGREES) | {"metrics": {"not_learned": ""}}]
+    assert budget_rows(learned, [record("Q1", AGREES)])[0][5] == ""

@@ -27,7 +27,14 @@ from neurallab.experiments.base import markdown_table
 from neurallab.experiments.verdict import AGREES, DISAGREES, NOT_RESOLVED
 
 EMPIRICAL = (AGREES, DISAGREES, NOT_RESOLVED)
-HEADERS = ["question", "handout expectation", "quick verdict", "full verdict", "same?", "why not"]
+HEADERS = [
+    "question",
+    "handout expectation",
+    "quick verdict",
+    "full verdict",
+    "same?",
+    "why not (or why the same says little)",
+]
 
 # Settings that say where a run goes and how it is shown, not what it computes. The seed is
 # compared as a count (the answers' `seeds`), since each budget draws its own.
@@ -146,6 +153,20 @@ def why_they_differ(quick: dict, full: dict, changed: str = "") -> str:
     return f"opposite verdicts from the two budgets' different settings{settings}"
 
 
+def not_learned(quick: dict, full: dict) -> str:
+    """For verdicts that agree: whether a budget's runs had not yet learned what the question
+    compares (a question measures this and records it as `metrics["not_learned"]`, e.g. HW7's
+    validation losses against the unigram entropy). An agreement such runs reach says little."""
+    flags = [
+        f"{name}: {record['metrics']['not_learned']}"
+        for name, record in (("quick", quick), ("full", full))
+        if (record.get("metrics") or {}).get("not_learned")
+    ]
+    return (
+        f"the same verdict, but the runs had not learned yet ({'; '.join(flags)})" if flags else ""
+    )
+
+
 def budget_rows(quick: list[dict], full: list[dict]) -> list[list[str]]:
     """One row per empirical verdict of a question, quick and full side by side.
 
@@ -166,7 +187,7 @@ def budget_rows(quick: list[dict], full: list[dict]) -> list[list[str]]:
             if qv is None or fv is None:
                 same, why = "—", "not run yet at " + ("--quick" if qv is None else "--full")
             elif qv["outcome"] == fv["outcome"]:
-                same, why = "yes", ""
+                same, why = "yes", not_learned(q, f)
             else:
                 same, why = "no", why_they_differ(qv, fv, changed)
             rows.append(

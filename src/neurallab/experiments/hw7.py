@@ -275,6 +275,40 @@ def _train_size(records: Sequence[RunRecord]) -> int:
 # Q1: model size.
 
 
+def validation_entropy(vocab_size: int) -> float:
+    """Unigram entropy of the validation split: the loss of predicting each token's frequency
+    alone, the plateau a language model reaches before it uses any context."""
+    valid = torch.stack(stories.read_sequences(stories.default_paths()["valid"]))
+    return unigram_entropy(valid, vocab_size)
+
+
+def against_unigram(arms: list[tuple[str, list[float]]], entropy: float) -> tuple[str, str]:
+    """Which arms' final validation loss lies below the unigram entropy (95% interval over
+    seeds). Returns the sentence, and the part of it to flag when some arm is not below (""
+    when every arm is): an arm that is not below has learned at most how common tokens are,
+    so comparisons with it say how far it came toward that plateau, not how it uses context."""
+    below = [name for name, values in arms if (ci := summarize(values).ci) and ci[1] < entropy]
+    above = [name for name, _ in arms if name not in below]
+    line = (
+        f"Against the validation split's unigram entropy {fmt(entropy)} nats/token (the loss of "
+        "predicting each token by its frequency, ignoring context): "
+    )
+    if not above:
+        return line + "every arm's validation loss is below it: each uses context.", ""
+    if not below:
+        flag = (
+            "no arm's validation loss is below it, so these runs have learned little more than "
+            "which tokens are common, and the comparison says how far each came toward that "
+            "plateau, not how well it models context"
+        )
+    else:
+        flag = (
+            f"{', '.join(above)} not below it (at most token frequencies learned); "
+            f"{', '.join(below)} below it"
+        )
+    return line + flag + ".", flag
+
+
 def q1(budget: Budget, out: Path) -> Answer:
     p = plan(budget)
     seeds = budget.seeds(p.seeds, default=SEED)
@@ -301,6 +335,10 @@ def q1(budget: Budget, out: Path) -> Answer:
         else f"No run's validation loss rose above its starting value ln V = {start:.2f}."
     )
     n_passes = passes(budget, _train_size(records), "Per run", QUICK.sequences, FULL.sequences)
+    plateau, not_learned = against_unigram(
+        [(f"size {s}", res.values(n, "final_val_loss")) for s, n in zip(SIZES, names, strict=True)],
+        validation_entropy(records[0].summary["vocab_size"]),
+    )
     parameters = [
         [s, f"{res.records(n)[0].parameters:,}"] for s, n in zip(SIZES, names, strict=True)
     ]
@@ -313,7 +351,7 @@ def q1(budget: Budget, out: Path) -> Answer:
             f"{n_passes}. {conditions(records)} Plots: the mean over seeds.\n\n"
             f"**Final validation loss by size** (each size minus the one before):{val_sentence}"
             f"\n\n**Cost** (training-step ms per sequence):{time_sentence}\n\nThe validation "
-            f"loss is the course's: one batch of 128 validation sequences. {spikes}"
+            f"loss is the course's: one batch of 128 validation sequences. {plateau} {spikes}"
         ),
         commands=res.commands,
         tables=[
@@ -335,10 +373,20 @@ def q1(budget: Budget, out: Path) -> Answer:
             {n: f"embed_dim = hidden_dim = {s}" for s, n in zip(SIZES, names, strict=True)},
         ),
         metrics={
-            f"val_loss_size{s}": res.summary(n, "final_val_loss").mean
-            for s, n in zip(SIZES, names, strict=True)
+            **{
+                f"val_loss_size{s}": res.summary(n, "final_val_loss").mean
+                for s, n in zip(SIZES, names, strict=True)
+            },
+            "not_learned": not_learned,  # read by the quick-vs-full table (budgets.py)
         },
-        verdicts=[expect(CLAIMS["Q1"], val_steps[-1], expected=-1, reason=f"{n_passes}{far}")],
+        verdicts=[
+            expect(
+                CLAIMS["Q1"],
+                val_steps[-1],
+                expected=-1,
+                reason="; ".join(filter(None, [f"{n_passes}{far}", not_learned])),
+            )
+        ],
         key_result=f"validation loss, {signed(val_steps[-1])}",
     )
 
@@ -591,6 +639,10 @@ def q3(budget: Budget, out: Path) -> Answer:
         for n in budgets
     ]  # fmt: skip
     images = _q3_plots(out, budgets, per_budget, seeds)
+    plateau, not_learned = against_unigram(
+        [(f"{n:,} sequences", [v for _, v in per_budget[n]]) for n in budgets],
+        validation_entropy(records[0].summary["vocab_size"]),
+    )
     handout = "10,000 / 20,000 / 50,000 / 100,000 sequences"
     every = settings.eval_every
     return Answer(
@@ -601,7 +653,7 @@ def q3(budget: Budget, out: Path) -> Answer:
             f"{conditions(records)}\n\n**New data or repeats.** {_q3_data_note(budgets, train_size)}\n\n"
             + Q3_METHOD.format(longest=longest, every=every, seen=every * 128)
             + separate_run_check(out.parent / "runs", records[0].settings, seeds, per_budget)
-            + f"\n\n**Validation.**{val_sentence}\n\n**Training.**{train_sentence}"
+            + f"\n\n**Validation.**{val_sentence} {plateau}\n\n**Training.**{train_sentence}"
         ),
         commands=res.commands,
         tables=[
@@ -620,14 +672,23 @@ def q3(budget: Budget, out: Path) -> Answer:
         metrics={
             **{f"val_loss_n{n}": summarize([v for _, v in per_budget[n]]).mean for n in budgets},
             "train_sequences": train_size,
+            "not_learned": not_learned,  # read by the quick-vs-full table (budgets.py)
         },
         verdicts=[
             expect(
                 CLAIMS["Q3"],
                 val_steps[-1],
                 expected=-1,
-                reason=f"{new_and_repeated(budgets[0], train_size)} to "
-                f"{new_and_repeated(budgets[-1], train_size)}",
+                reason="; ".join(
+                    filter(
+                        None,
+                        [
+                            f"{new_and_repeated(budgets[0], train_size)} to "
+                            f"{new_and_repeated(budgets[-1], train_size)}",
+                            not_learned,
+                        ],
+                    )
+                ),
             )  # fmt: skip
         ],
         key_result=f"validation loss, {signed(val_steps[-1])}",
