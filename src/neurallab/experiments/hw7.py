@@ -284,27 +284,28 @@ def validation_entropy(vocab_size: int) -> float:
 
 def against_unigram(arms: list[tuple[str, list[float]]], entropy: float) -> tuple[str, str]:
     """Which arms' final validation loss lies below the unigram entropy (95% interval over
-    seeds). Returns the sentence, and the part of it to flag when some arm is not below (""
-    when every arm is): an arm that is not below has learned at most how common tokens are,
-    so comparisons with it say how far it came toward that plateau, not how it uses context."""
+    seeds). Returns the sentence, and the flag to show when some arm is not below ("" when
+    every arm is): an arm that is not below has learned at most how common tokens are, so
+    comparisons with it say how far it came toward that plateau, not how it uses context."""
     below = [name for name, values in arms if (ci := summarize(values).ci) and ci[1] < entropy]
     above = [name for name, _ in arms if name not in below]
     line = (
-        f"Against the validation split's unigram entropy {fmt(entropy)} nats/token (the loss of "
-        "predicting each token by its frequency, ignoring context): "
+        "Against the validation split's unigram entropy (the loss of predicting each token by "
+        "its frequency, ignoring context): "
     )
+    plateau = f"the unigram entropy {fmt(entropy)}"
     if not above:
-        return line + "every arm's validation loss is below it: each uses context.", ""
+        return line + f"every arm's validation loss is below {plateau}: each uses context.", ""
     if not below:
         flag = (
-            "no arm's validation loss is below it, so these runs have learned little more than "
-            "which tokens are common, and the comparison says how far each came toward that "
-            "plateau, not how well it models context"
+            f"no arm's validation loss is below {plateau} nats/token, so these runs have learned "
+            "little more than which tokens are common, and the comparison says how far each "
+            "came toward that plateau, not how well it models context"
         )
     else:
         flag = (
-            f"{', '.join(above)} not below it (at most token frequencies learned); "
-            f"{', '.join(below)} below it"
+            f"{', '.join(above)} not below {plateau} nats/token (at most token frequencies "
+            f"learned); {', '.join(below)} below it"
         )
     return line + flag + ".", flag
 
@@ -653,7 +654,7 @@ def q3(budget: Budget, out: Path) -> Answer:
             f"{conditions(records)}\n\n**New data or repeats.** {_q3_data_note(budgets, train_size)}\n\n"
             + Q3_METHOD.format(longest=longest, every=every, seen=every * 128)
             + separate_run_check(out.parent / "runs", records[0].settings, seeds, per_budget)
-            + f"\n\n**Validation.**{val_sentence} {plateau}\n\n**Training.**{train_sentence}"
+            + f"\n\n**Validation.**{val_sentence}\n\n{plateau}\n\n**Training.**{train_sentence}"
         ),
         commands=res.commands,
         tables=[
