@@ -4,6 +4,8 @@ did on the runs it resumes or reuses, but not runs another question made."""
 
 import json
 
+import pytest
+
 from neurallab.experiments.base import run_program, total_seconds
 from neurallab.programs import mnist
 
@@ -61,3 +63,25 @@ def test_a_run_made_by_other_code_is_trained_again_not_reused(tmp_path, monkeypa
     again = run_command(MNIST, run_dir, question="hw3 P1")
     assert again["code"] == "other-code"
     assert not (run_dir / "mark.txt").exists(), "a run of other code was reused"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known defect (docs/architecture.md, Run folders): the code hash reaches "
+    "summary.json only when a run finishes, so a run killed in its first process is "
+    "trained again; fixing it changes answer code, so it waits for the next full re-run",
+)
+def test_a_run_killed_in_its_first_process_resumes(tmp_path):
+    run_dir = tmp_path / "run"
+    run_command(MNIST, run_dir, question="hw3 P1")
+    # What the first process leaves when killed after a checkpoint: the summary `open_run`
+    # wrote at its start (the command, no code hash, no wall time) beside last.pt.
+    summary_path = run_dir / "summary.json"
+    summary = json.loads(summary_path.read_text())
+    started = {k: v for k, v in summary.items() if k not in ("wall_seconds", "final", "code")}
+    summary_path.write_text(json.dumps(started))
+    assert (run_dir / "last.pt").exists()
+    (run_dir / "keep.txt").write_text("the run folder must not be replaced")
+
+    run_command(MNIST, run_dir, question="hw3 P1")
+    assert (run_dir / "keep.txt").exists(), "the checkpoint was thrown away, not resumed"
