@@ -18,6 +18,20 @@ def run_command(settings, run_dir, question):
     return {**record.summary, **accounting}
 
 
+def leave_interrupted(run_dir, drop=(), command=None):
+    """Turn a finished run's folder into what a process killed part-way leaves: summary.json
+    without its wall time and final metrics (and the keys in `drop`), `command` as the command
+    it ran if given; plus keep.txt, which is gone if reproduce replaces the folder."""
+    summary_path = run_dir / "summary.json"
+    summary = json.loads(summary_path.read_text())
+    gone = {"wall_seconds", "final", *drop}
+    interrupted = {k: v for k, v in summary.items() if k not in gone}
+    if command is not None:
+        interrupted["command"] = command
+    summary_path.write_text(json.dumps(interrupted))
+    (run_dir / "keep.txt").write_text("the run folder must not be replaced")
+
+
 def test_interrupted_resume_resumes_again_and_counts_earlier_work(tmp_path):
     run_dir = tmp_path / "run"
     first = run_command(MNIST, run_dir, question="hw3 P1")
@@ -26,11 +40,7 @@ def test_interrupted_resume_resumes_again_and_counts_earlier_work(tmp_path):
 
     # What a resume killed part-way leaves behind: its checkpoint, and a summary that has the
     # `--resume` command it ran and no wall time yet.
-    summary_path = run_dir / "summary.json"
-    summary = json.loads(summary_path.read_text())
-    interrupted = {k: v for k, v in summary.items() if k not in ("wall_seconds", "final")}
-    summary_path.write_text(json.dumps({**interrupted, "command": first["command"] + " --resume"}))
-    (run_dir / "keep.txt").write_text("the run folder must not be replaced")
+    leave_interrupted(run_dir, command=first["command"] + " --resume")
 
     again = run_command(MNIST, run_dir, question="hw3 P1")
     assert (run_dir / "keep.txt").exists(), "the checkpoint was thrown away, not resumed"
@@ -74,14 +84,10 @@ def test_a_run_made_by_other_code_is_trained_again_not_reused(tmp_path, monkeypa
 def test_a_run_killed_in_its_first_process_resumes(tmp_path):
     run_dir = tmp_path / "run"
     run_command(MNIST, run_dir, question="hw3 P1")
-    # What the first process leaves when killed after a checkpoint: the summary `open_run`
-    # wrote at its start (the command, no code hash, no wall time) beside last.pt.
-    summary_path = run_dir / "summary.json"
-    summary = json.loads(summary_path.read_text())
-    started = {k: v for k, v in summary.items() if k not in ("wall_seconds", "final", "code")}
-    summary_path.write_text(json.dumps(started))
+    # What the first process leaves when killed after a checkpoint: last.pt, and a summary
+    # with the command but no code hash (run_program adds it at the end) and no wall time.
+    leave_interrupted(run_dir, drop=("code",))
     assert (run_dir / "last.pt").exists()
-    (run_dir / "keep.txt").write_text("the run folder must not be replaced")
 
     run_command(MNIST, run_dir, question="hw3 P1")
     assert (run_dir / "keep.txt").exists(), "the checkpoint was thrown away, not resumed"
